@@ -1,0 +1,37 @@
+# Two commands for learners and instructors: `make lab` and `make test`.
+# Both create .venv on first use (or reuse it) and install the pinned versions in constraints.txt.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.course-installed
+# A fixed hash seed keeps any set/dict ordering in notebook outputs the same on every run.
+TEST_ENV := PYTHONHASHSEED=0
+
+.PHONY: lab test nbval exercises lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,lab]"
+	@touch $(STAMP)
+
+lab: $(STAMP)  ## start JupyterLab on the lessons
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: $(STAMP)  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
+	$(TEST_ENV) $(BIN)/python -m pytest
+
+nbval: $(STAMP)  ## only the notebook checks
+	$(TEST_ENV) $(BIN)/python -m pytest notebooks solutions
+
+exercises: $(STAMP)  ## regenerate exercises/ from solutions/
+	$(BIN)/python -m course_utils.make_exercises
+
+lock: $(STAMP)  ## refresh constraints.txt from the current .venv
+	@{ echo "# Pinned versions for a reproducible install (pip install -c constraints.txt ...)."; \
+	   echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^pytorch-cnn-course'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

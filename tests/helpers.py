@@ -1,0 +1,48 @@
+"""Shared test helpers: load the generated stub of an exercise, assert a check's outcome."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from course_utils import check_exercise
+from course_utils.exercises import all_exercises
+from course_utils.make_exercises import make_exercise
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def stub(name: str):
+    """The untouched starter function for exercise ``name``, exactly as the exercise notebook defines it."""
+    lesson = all_exercises()[name].lesson
+    notebook = make_exercise(nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4))
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and f"def {name}(" in cell.source:
+            namespace: dict = {}
+            exec(cell.source, namespace)
+            return namespace[name]
+    raise AssertionError(f"no cell defines {name} in the {lesson} exercises")
+
+
+def solution_from_notebook(name: str):
+    """The answer written in the solution notebook (not the checker's own reference)."""
+    lesson = all_exercises()[name].lesson
+    notebook = nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4)
+    namespace: dict = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and ("import " in cell.source or f"def {name}(" in cell.source):
+            exec(cell.source, namespace)
+    return namespace[name]
+
+
+def assert_mistake(name: str, answer, mistake: str) -> None:
+    result = check_exercise(name, answer)
+    assert not result.passed, f"{mistake} mutant passed"
+    assert result.status == "failed", result
+    assert result.mistake == mistake, f"expected {mistake}, got {result.mistake}:\n{result}"
+    assert "Expected:" in result.message and "Try:" in result.message
+
+
+def assert_passes(name: str, answer) -> None:
+    result = check_exercise(name, answer)
+    assert result.passed, str(result)

@@ -1,0 +1,71 @@
+"""check_exercise never raises, whatever junk it is given."""
+import time
+
+import numpy as np
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from course_utils import CheckResult, check_exercise
+from course_utils.exercises import all_exercises
+
+NAMES = sorted(all_exercises())
+STATUSES = {"passed", "failed", "not_attempted", "error"}
+
+junk_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+    st.lists(st.integers(), max_size=5), st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    st.lists(st.integers(0, 4), min_size=0, max_size=4).map(lambda shape: torch.zeros(shape)),
+    st.lists(st.integers(0, 4), min_size=0, max_size=4).map(lambda shape: np.ones(shape, dtype=np.uint8)),
+    st.sampled_from([torch.tensor(float("nan")), torch.ones(1, 3, 2, 2, dtype=torch.int64), object()]),
+)
+exceptions = st.sampled_from([ValueError, RuntimeError, TypeError, KeyError, IndexError, ZeroDivisionError,
+                              AssertionError, AttributeError, StopIteration, RecursionError, NotImplementedError,
+                              SystemExit])
+
+
+def _returning(value):
+    return lambda *args, **kwargs: value
+
+
+def _raising(exc_type):
+    def answer(*args, **kwargs):
+        raise exc_type("junk")
+    return answer
+
+
+def _mutating(*args, **kwargs):
+    """Overwrites its array and tensor inputs in place (raising where a tensor refuses)."""
+    for arg in args:
+        if isinstance(arg, (torch.Tensor, np.ndarray)):
+            arg[...] = 0
+    return args[0] if args else None
+
+
+answers = st.one_of(
+    junk_values,
+    junk_values.map(_returning),
+    exceptions.map(_raising),
+    st.just(_mutating),
+    st.just(lambda: 1),                       # wrong number of parameters
+    st.just(lambda *args: time.sleep(5)),     # sleeps past the limit
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(NAMES), answer=answers)
+def test_check_exercise_never_raises_on_junk(name, answer):
+    result = check_exercise(name, answer, time_limit=0.3)
+    assert isinstance(result, CheckResult)
+    assert result.status in STATUSES and not result.passed
+    assert result.message.strip()
+    assert str(result) and result._repr_html_()
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.one_of(st.text(max_size=30), st.integers(), st.none()))
+def test_unknown_names_never_raise(name):
+    result = check_exercise(name, lambda *a: None)
+    assert isinstance(result, CheckResult)
+    if name not in NAMES:
+        assert result.status == "error" and "exercises are" in result.message

@@ -1,0 +1,141 @@
+"""Every catalogue entry runs, and its measured fingerprint is really there (not merely printed)."""
+import math
+import re
+
+import pytest
+import torch
+
+from course_utils import run_symptom, show_symptom
+from course_utils.checking.explain import EXPLANATIONS
+from course_utils.exercises import all_exercises
+from course_utils.mistakes import all_mistakes
+from course_utils.mistakes.lesson02 import SOFTMAX_FLOOR
+
+REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expanded", "flatten_all",
+            "float_targets", "forgot_zero_grad", "softmax_before_ce", "lr_too_high", "forgot_eval"}
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return {mistake_id: run_symptom(mistake_id) for mistake_id in all_mistakes()}
+
+
+def test_catalogue_holds_the_required_entries():
+    assert REQUIRED <= set(all_mistakes())
+
+
+def test_every_entry_is_fingerprinted_below(reports):
+    tested = {name[len("test_"):] for name in globals() if name[len("test_"):] in all_mistakes()}
+    assert tested == set(all_mistakes()), "each catalogue entry needs its own fingerprint test"
+
+
+def test_every_entry_runs_the_code_it_shows_and_reports_it(reports):
+    for report in reports.values():
+        assert report.broken.code == report.mistake.broken and report.fixed.code == report.mistake.fixed
+        assert report.fixed.error is None, f"{report.mistake.id}: the fix itself fails: {report.fixed.error}"
+        text = report.to_text()
+        assert report.symptom in text and report.mistake.explanation in text and "--- broken" in text
+        assert "Measured symptom" in report._repr_html_()
+
+
+def _channel_error(report, got):
+    assert report.broken.error.startswith("RuntimeError")
+    match = re.search(r"expected input\[[^\]]*\] to have 3 channels, but got (\d+) channels", report.broken.error)
+    assert match and int(match.group(1)) == got
+
+
+def test_hwc_not_permuted(reports):
+    report = reports["hwc_not_permuted"]
+    height = report.broken.values["batch"].shape[1]       # [1, H, W, 3]: the conv reads H as channels
+    _channel_error(report, got=height)
+    assert tuple(report.fixed.values["features"].shape[:2]) == (1, 8)
+
+
+def test_view_instead_of_permute(reports):
+    report = reports["view_instead_of_permute"]
+    broken, fixed = report.broken.values["batch"], report.fixed.values["batch"]
+    assert report.broken.error is None and broken.shape == fixed.shape
+    assert (broken - fixed).abs().gt(1e-6).float().mean() > 0.5          # most pixels moved
+    assert torch.equal(broken.flatten().sort().values, fixed.flatten().sort().values)  # same values, scrambled
+    assert report.figure_png().startswith(b"\x89PNG")
+
+
+def test_grayscale_not_expanded(reports):
+    report = reports["grayscale_not_expanded"]
+    _channel_error(report, got=1)
+    assert report.fixed.values["batch"].shape[1] == 3
+
+
+def test_flatten_all(reports):
+    report = reports["flatten_all"]
+    assert "mat1 and mat2 shapes cannot be multiplied (1x2048 and 512x5)" in report.broken.error
+    assert tuple(report.fixed.values["logits"].shape) == (4, 5)
+
+
+def test_float_targets(reports):
+    report = reports["float_targets"]
+    assert "expected target dtype to be Long" in report.broken.error
+    assert report.fixed.values["targets"].dtype == torch.int64 and torch.isfinite(report.fixed.values["loss"])
+
+
+def test_forgot_zero_grad(reports):
+    report = reports["forgot_zero_grad"]
+    broken, fixed = report.broken.values, report.fixed.values
+    first_steps = broken["grad_norms"][:8]
+    assert all(b > a for a, b in zip(first_steps, first_steps[1:])), "gradient norm grows step after step"
+    assert max(broken["grad_norms"]) > 5 * max(fixed["grad_norms"])
+    rises = lambda series: sum(b > a for a, b in zip(series, series[1:]))  # noqa: E731
+    assert rises(fixed["losses"]) == 0 and rises(broken["losses"]) >= 10   # smooth vs erratic
+    assert report.figure_png().startswith(b"\x89PNG")
+
+
+def test_softmax_before_ce(reports):
+    report = reports["softmax_before_ce"]
+    broken, fixed = report.broken.values["losses"], report.fixed.values["losses"]
+    assert min(broken) > SOFTMAX_FLOOR                           # never below the floor
+    assert fixed[-1] < SOFTMAX_FLOOR / 10                        # the fix goes far below it
+    assert fixed[19] < broken[19]                                # and learns faster
+
+
+def test_lr_too_high(reports):
+    report = reports["lr_too_high"]
+    broken, fixed = report.broken.values["losses"], report.fixed.values["losses"]
+    assert any(not math.isfinite(value) for value in broken)
+    assert all(math.isfinite(value) for value in fixed) and fixed[-1] < fixed[0] / 5
+
+
+def test_forgot_eval(reports):
+    broken, fixed = reports["forgot_eval"].broken.values, reports["forgot_eval"].fixed.values
+    assert not torch.equal(broken["first"], broken["second"]) and torch.equal(fixed["first"], fixed["second"])
+    assert not torch.equal(broken["stats_before"], broken["stats_after"])
+    assert torch.equal(fixed["stats_before"], fixed["stats_after"])
+
+
+def test_runs_restore_the_global_rng():
+    torch.manual_seed(7)
+    expected = torch.rand(2)
+    torch.manual_seed(7)
+    run_symptom("forgot_eval")
+    assert torch.equal(torch.rand(2), expected)
+
+
+def test_unknown_id_lists_valid_choices(capsys):
+    with pytest.raises(ValueError, match="Did you mean 'forgot_eval'.*Valid ids: "):
+        run_symptom("forgot_evl")
+    show_symptom("forgot_evl")  # a learner gets the message, not a traceback
+    assert "Did you mean 'forgot_eval'" in capsys.readouterr().out
+
+
+def test_show_symptom_prints_plain_text_outside_jupyter(capsys):
+    show_symptom("flatten_all")
+    out = capsys.readouterr().out
+    assert "Measured symptom" in out and "mat1 and mat2" in out
+
+
+def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lessons():
+    later = {"froze_everything"}  # catalogued with lesson 06
+    known = set(all_mistakes()) | later
+    assert {e.mistake for e in EXPLANATIONS if e.mistake} <= known
+    for exercise in all_exercises().values():
+        for mistake in exercise.mistakes:
+            assert re.fullmatch(r"[a-z0-9_]+", mistake)

@@ -1,0 +1,97 @@
+"""Notebook hygiene and the generated exercises: no drift, stubs in place, they run and report 'not attempted'."""
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course_utils.exercises import all_exercises
+from course_utils.make_exercises import BEGIN, END, expected_exercises, stub_source
+from course_utils.mistakes import all_mistakes
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+ALL = LESSONS + SOLUTIONS + EXERCISES
+
+
+def _code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_exercises_are_generated_from_solutions_without_drift():
+    expected = expected_exercises(ROOT)
+    assert sorted(expected) == EXERCISES, "exercises/ and solutions/ hold different notebooks: run `make exercises`"
+    for path, text in expected.items():
+        assert path.read_text() == text, f"{path.name} drifted from its solution: run `make exercises`"
+
+
+def test_every_exercise_has_a_solution_region_and_a_stub():
+    for name, exercise in all_exercises().items():
+        solution = (ROOT / "solutions" / f"{exercise.lesson}.ipynb").read_text()
+        generated = (ROOT / "exercises" / f"{exercise.lesson}.ipynb").read_text()
+        assert f"def {name}(" in solution and BEGIN in solution
+        assert f"check_exercise(\\\"{name}\\\")" in generated, f"{name}: no check cell in the exercise notebook"
+        assert f"Write {name}, then run check_exercise" in generated
+        assert BEGIN not in generated and END not in generated
+
+
+def test_stub_source_rejects_broken_markers():
+    with pytest.raises(ValueError):
+        stub_source(f"x = 1\n{BEGIN}\n{END}")           # outside a function
+    with pytest.raises(ValueError):
+        stub_source(f"def f():\n    {BEGIN}\n    return 1")  # never closed
+    assert stub_source(f"def f():\n    {BEGIN}\n    return 1\n    {END}\n") .count("NotImplementedError") == 1
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
+def test_exercise_notebook_runs_and_every_check_is_not_attempted(path):
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    checks = [c for c in notebook.cells if c.cell_type == "code" and re.fullmatch(r'check_exercise\("\w+"\)', c.source.strip())]
+    assert checks, "no check cells found"
+    for cell in checks:
+        text = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        assert "Not attempted yet" in text, f"{cell.source}: {text}"
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebook_conventions(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.get("tags", [])
+        assert not cell.source.rstrip().endswith(";"), "a trailing ';' hides output from nbval"
+        if "raises-exception" in tags:
+            assert "nbval-check-output" in tags, "lax mode only checks that an error cell still raises when tagged"
+        if path in EXERCISES:
+            assert not cell.outputs and cell.execution_count is None
+        else:
+            assert cell.execution_count is not None, "re-execute the notebook before committing"
+            for output in cell.outputs:
+                png = output.get("data", {}).get("image/png", "")
+                assert len(png) < 80_000, "keep figures small (low dpi)"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lessons_cover_error_paths_and_their_catalogue_entries(path):
+    cells = _code_cells(path)
+    assert any("raises-exception" in c.metadata.get("tags", []) for c in cells), "every lesson has a checked error path"
+    source = "\n".join(c.source for c in cells)
+    for mistake in all_mistakes().values():
+        if mistake.lesson == path.stem:
+            assert f'show_symptom("{mistake.id}")' in source, f"{path.name} does not show {mistake.id}"
+    errors = [o for c in cells for o in c.outputs if o.output_type == "error"]
+    tagged = [c for c in cells if "raises-exception" in c.metadata.get("tags", [])]
+    assert len(errors) == len(tagged), "only cells tagged raises-exception may store an error"
+
+
+def test_notebooks_are_valid_json_with_ids():
+    for path in ALL:
+        nbformat.validate(nbformat.read(path, as_version=4))
+        json.loads(path.read_text())
