@@ -8,16 +8,19 @@ STAMP  := $(VENV)/.course-installed
 # A fixed hash seed keeps any set/dict ordering in notebook outputs the same on every run.
 TEST_ENV := PYTHONHASHSEED=0
 
-.PHONY: lab test nbval exercises lock clean
+.PHONY: lab test nbval exercises bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,lab]"
+	@# The notebooks ask for the kernel "python3": register this environment's Python under that name.
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (PyTorch CNN course)" >/dev/null
 	@touch $(STAMP)
 
-lab: $(STAMP)  ## start JupyterLab on the lessons
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+lab: $(STAMP)  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)
+	@# JUPYTER_PATH puts this environment's kernel ahead of any user-wide "python3" kernel.
+	JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest
@@ -27,6 +30,9 @@ nbval: $(STAMP)  ## only the notebook checks
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m course_utils.make_exercises
+
+bench: $(STAMP)  ## time check_exercise and run_symptom on this machine
+	$(BIN)/python tests/benchmark.py
 
 lock: $(STAMP)  ## refresh constraints.txt from the current .venv
 	@{ echo "# Pinned versions for a reproducible install (pip install -c constraints.txt ...)."; \

@@ -1,6 +1,7 @@
 """Notebook hygiene and the generated exercises: no drift, stubs in place, they run and report 'not attempted'."""
 import json
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -47,8 +48,18 @@ def test_stub_source_rejects_broken_markers():
     assert stub_source(f"def f():\n    {BEGIN}\n    return 1\n    {END}\n") .count("NotImplementedError") == 1
 
 
+@pytest.fixture
+def this_python_as_kernel(tmp_path, monkeypatch):
+    """Make the kernel "python3" mean the interpreter running the tests, whatever the user has installed."""
+    spec = tmp_path / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+
+
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
-def test_exercise_notebook_runs_and_every_check_is_not_attempted(path):
+def test_exercise_notebook_runs_and_every_check_is_not_attempted(path, this_python_as_kernel):
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
     checks = [c for c in notebook.cells if c.cell_type == "code" and re.fullmatch(r'check_exercise\("\w+"\)', c.source.strip())]
