@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 lab: $(STAMP)  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)
 	@# JUPYTER_PATH puts this environment's kernel ahead of any user-wide "python3" kernel.
-	JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	@# In containers you are often root, which JupyterLab refuses unless told it is intended.
+	@# Serve the whole course (exercises/ too) but open the file browser in notebooks/.
+	JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest

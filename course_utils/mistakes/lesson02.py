@@ -16,12 +16,14 @@ def _rises(series: list[float]) -> int:
     return sum(b > a for a, b in zip(series, series[1:]))
 
 
-def _plot_series(key: str, ylabel: str, log: bool = False):
+def _plot_series(key: str, ylabel: str, log: bool = False, floor: float | None = None):
     def plot(figure, broken: Variant, fixed: Variant) -> None:
         ax = figure.subplots()
         for variant, label, colour in ((broken, "broken", "#b3261e"), (fixed, "fixed", "#1b7f3b")):
             values = [v if math.isfinite(v) else float("nan") for v in variant.values.get(key, [])]
             ax.plot(range(1, len(values) + 1), values, label=label, color=colour)
+        if floor is not None:
+            ax.axhline(floor, color="#57606a", linestyle="--", linewidth=1, label=f"floor {floor:.3f}")
         if log:
             ax.set_yscale("log")
         ax.set_xlabel("step")
@@ -185,7 +187,7 @@ for step in range(40):
                     "into [0, 1], so even a perfect prediction scores only e^1 against e^0 for the other classes: "
                     "the loss has a floor above zero and its gradients shrink, so learning is slower. Give the "
                     "loss raw logits; apply softmax only when you want probabilities to show.",
-        plot=_plot_series("losses", "loss"),
+        plot=_plot_series("losses", "loss", floor=SOFTMAX_FLOOR),
     ),
     Mistake(
         id="lr_too_high",
