@@ -5,10 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
-# A fixed hash seed keeps any set/dict ordering in notebook outputs the same on every run.
-TEST_ENV := PYTHONHASHSEED=0
+# Generated data and the course backbone are cached in the repo (.course-cache/, git-ignored).
+COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache
+# Tests always use the course backbone (never the network) so stored outputs reproduce anywhere;
+# a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
+TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 
-.PHONY: lab test nbval exercises bench lock clean
+.PHONY: lab test nbval exercises backbone bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
@@ -22,7 +25,7 @@ lab: $(STAMP)  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a se
 	@# JUPYTER_PATH puts this environment's kernel ahead of any user-wide "python3" kernel.
 	@# In containers you are often root, which JupyterLab refuses unless told it is intended.
 	@# Serve the whole course (exercises/ too) but open the file browser in notebooks/.
-	JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
+	$(COURSE_ENV) JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
@@ -34,8 +37,11 @@ nbval: $(STAMP)  ## only the notebook checks
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m course_utils.make_exercises
 
+backbone: $(STAMP)  ## (re)build the cached course backbone (about 2 minutes)
+	$(COURSE_ENV) $(BIN)/python -m course_utils.pretrained --rebuild
+
 bench: $(STAMP)  ## time check_exercise and run_symptom on this machine
-	$(BIN)/python tests/benchmark.py
+	$(TEST_ENV) $(BIN)/python tests/benchmark.py
 
 lock: $(STAMP)  ## refresh constraints.txt from the current .venv
 	@{ echo "# Pinned versions for a reproducible install (pip install -c constraints.txt ...)."; \
@@ -43,4 +49,4 @@ lock: $(STAMP)  ## refresh constraints.txt from the current .venv
 	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^pytorch-cnn-course'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .course-cache

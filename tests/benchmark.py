@@ -19,9 +19,13 @@ from course_utils.mistakes import all_mistakes  # noqa: E402
 from helpers import stub  # noqa: E402
 from test_lesson01_exercises import FLATTEN_MUTANTS, TO_BATCH_MUTANTS  # noqa: E402
 from test_lesson02_exercises import EVALUATE_MUTANTS, TRAIN_STEP_MUTANTS  # noqa: E402
+from test_lesson03_exercises import CNN_MUTANTS, CONV_MUTANTS  # noqa: E402
+from test_lesson04_exercises import LOADER_MUTANTS, TRANSFORM_MUTANTS  # noqa: E402
 
 MUTANTS = {"to_batch": TO_BATCH_MUTANTS, "flatten_features": FLATTEN_MUTANTS,
-           "train_step": TRAIN_STEP_MUTANTS, "evaluate": EVALUATE_MUTANTS}
+           "train_step": TRAIN_STEP_MUTANTS, "evaluate": EVALUATE_MUTANTS,
+           "conv_output_size": CONV_MUTANTS, "build_cnn": CNN_MUTANTS,
+           "build_transforms": TRANSFORM_MUTANTS, "make_loaders": LOADER_MUTANTS}
 REPEATS = 5
 
 

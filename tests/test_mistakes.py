@@ -12,7 +12,8 @@ from course_utils.mistakes import all_mistakes
 from course_utils.mistakes.lesson02 import SOFTMAX_FLOOR
 
 REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expanded", "flatten_all",
-            "float_targets", "forgot_zero_grad", "softmax_before_ce", "lr_too_high", "forgot_eval"}
+            "float_targets", "forgot_zero_grad", "softmax_before_ce", "lr_too_high", "forgot_eval",
+            "wrong_in_features", "skip_normalization", "augment_validation", "class_to_idx_mismatch"}
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +112,32 @@ def test_forgot_eval(reports):
     assert torch.equal(fixed["stats_before"], fixed["stats_after"])
 
 
+def test_wrong_in_features(reports):
+    report = reports["wrong_in_features"]
+    assert "mat1 and mat2 shapes cannot be multiplied (2x8192 and 2048x5)" in report.broken.error
+    assert report.fixed.values["in_features"] == 8192 and tuple(report.fixed.values["logits"].shape) == (2, 5)
+
+
+def test_skip_normalization(reports):
+    broken, fixed = reports["skip_normalization"].broken.values, reports["skip_normalization"].fixed.values
+    assert broken["inputs"].min() >= 0 and fixed["inputs"].min() < 0          # only the fix normalises
+    assert fixed["result"] > 0.6 and broken["result"] < fixed["result"] - 0.1  # same features, lower accuracy
+
+
+def test_augment_validation(reports):
+    broken, fixed = reports["augment_validation"].broken.values, reports["augment_validation"].fixed.values
+    assert len(set(broken["scores"])) > 1 and len(set(fixed["scores"])) == 1
+    assert max(broken["scores"]) < fixed["scores"][0]
+
+
+def test_class_to_idx_mismatch(reports):
+    report = reports["class_to_idx_mismatch"]
+    broken, fixed = report.broken.values, report.fixed.values
+    assert report.broken.error is None                                          # silent
+    assert broken["val_classes"] != broken["train_classes"]
+    assert fixed["result"] > 0.6 and broken["result"] < fixed["result"] / 2   # accuracy collapses
+
+
 def test_runs_restore_the_global_rng():
     torch.manual_seed(7)
     expected = torch.rand(2)
@@ -132,7 +159,7 @@ def test_show_symptom_prints_plain_text_outside_jupyter(capsys):
     assert "Measured symptom" in out and "mat1 and mat2" in out
 
 
-def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lessons():
+def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lessons():  # noqa: D103
     later = {"froze_everything"}  # catalogued with lesson 06
     known = set(all_mistakes()) | later
     assert {e.mistake for e in EXPLANATIONS if e.mistake} <= known

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from ..registry import collect
 
 # One module per lesson, in course order; each defines MISTAKES: tuple[Mistake, ...].
-LESSON_MODULES = ("lesson01", "lesson02")
+LESSON_MODULES = ("lesson01", "lesson02", "lesson03", "lesson04")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,36 @@
+"""Plots shared by the lessons: an image grid that undoes normalisation correctly."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+
+def unnormalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Invert Normalize(mean, std): x * std + mean per channel, clipped to [0, 1] for display."""
+    mean_t = torch.as_tensor(mean, dtype=images.dtype).view(-1, 1, 1)
+    std_t = torch.as_tensor(std, dtype=images.dtype).view(-1, 1, 1)
+    return (images * std_t + mean_t).clamp(0, 1)
+
+
+def show_images(images: torch.Tensor, labels: Sequence[int], class_names: Sequence[str],
+                mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
+                columns: int = 8, title: str = "") -> None:
+    """A grid of [N, 3, H, W] images captioned with their class names (un-normalised when mean/std given)."""
+    import matplotlib.pyplot as plt
+
+    images = images.detach().cpu()
+    if mean is not None and std is not None:
+        images = torch.stack([unnormalize(image, mean, std) for image in images])
+    count = len(images)
+    rows = (count + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 0.95, rows * 1.1), dpi=60, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes.flat, images, labels):
+        ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
+        ax.set_title(class_names[int(label)], fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    plt.show()

@@ -1,0 +1,113 @@
+"""Pretrained weights offline first: ImageNet from the hub cache, forced modes, quick fallback, the course backbone."""
+import socket
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+from PIL import Image
+from torchvision import transforms
+from torchvision.models import ResNet18_Weights, resnet18
+
+from course_utils import pretrained
+from course_utils.data import SOURCE_TASK
+from course_utils.images import demo_image
+from course_utils.pretrained import (CourseWeights, build_course_backbone, describe_weights, pretrained_resnet18,
+                                     resolve_weights)
+
+SENTINEL = object()
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test if anything tries to download or open a connection."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the network was touched")
+    monkeypatch.setattr(pretrained, "_download_imagenet", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def empty_hub(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return tmp_path
+
+
+def test_fake_imagenet_checkpoint_in_the_hub_cache_is_used_offline(empty_hub, no_network):
+    fake = resnet18()
+    torch.nn.init.constant_(fake.fc.bias, 0.125)  # a marker we can find again
+    target = pretrained.imagenet_cache_file()
+    target.parent.mkdir(parents=True)
+    torch.save(fake.state_dict(), target)
+    model, weights = pretrained_resnet18("auto")
+    assert weights is ResNet18_Weights.DEFAULT and "ImageNet" in describe_weights(weights)
+    assert torch.all(model.fc.bias == 0.125)
+
+
+def test_forced_course_mode_never_touches_the_network(empty_hub, no_network, monkeypatch):
+    monkeypatch.setattr(pretrained, "course_weights", lambda progress=True: SENTINEL)
+    monkeypatch.setenv("COURSE_WEIGHTS", "course")
+    assert resolve_weights() is SENTINEL
+
+
+def test_refused_download_falls_back_at_once(empty_hub, monkeypatch, capsys):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens here once the socket closes
+    monkeypatch.setattr(pretrained, "_imagenet_url", lambda: f"http://127.0.0.1:{port}/resnet18-f37072fd.pth")
+    monkeypatch.setattr(pretrained, "course_weights", lambda progress=True: SENTINEL)
+    start = time.perf_counter()
+    assert resolve_weights("auto") is SENTINEL
+    assert time.perf_counter() - start < 3
+    assert "using the course backbone instead" in capsys.readouterr().out
+
+
+def test_silent_server_falls_back_within_the_timeout(empty_hub, monkeypatch):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts the connection, never answers
+    port = server.getsockname()[1]
+    monkeypatch.setattr(pretrained, "_imagenet_url", lambda: f"http://127.0.0.1:{port}/resnet18-f37072fd.pth")
+    monkeypatch.setattr(pretrained, "DOWNLOAD_TIMEOUT", 0.5)
+    monkeypatch.setattr(pretrained, "course_weights", lambda progress=True: SENTINEL)
+    try:
+        start = time.perf_counter()
+        assert resolve_weights("auto") is SENTINEL
+        assert time.perf_counter() - start < 2.5
+    finally:
+        server.close()
+
+
+def test_forced_imagenet_without_the_file_says_what_to_do(empty_hub, monkeypatch):
+    monkeypatch.setattr(pretrained, "_download_imagenet", lambda timeout: "URLError: offline")
+    with pytest.raises(RuntimeError, match="COURSE_WEIGHTS=course"):
+        resolve_weights("imagenet")
+
+
+def test_unknown_mode_lists_the_choices():
+    with pytest.raises(ValueError, match="auto, imagenet, course"):
+        resolve_weights("imagenette")
+
+
+def test_course_backbone_has_the_torchvision_weights_interface():
+    model, weights = pretrained_resnet18("course", progress=False)
+    assert isinstance(weights, CourseWeights)
+    meta = weights.meta
+    assert meta["categories"] == list(SOURCE_TASK.classes) and "no ImageNet" in meta["provenance"]
+    assert meta["source_val_accuracy"] > 0.6 and meta["num_params"] == sum(p.numel() for p in model.parameters())
+    preset = weights.transforms()
+    assert preset.crop_size == [56] and preset.resize_size == [64] and len(preset.mean) == 3
+    image = Image.fromarray(demo_image(64, 80))
+    manual = transforms.Compose([transforms.Resize(64), transforms.CenterCrop(56), transforms.ToTensor(),
+                                 transforms.Normalize(preset.mean, preset.std)])
+    assert torch.allclose(preset(image), manual(image), atol=1e-5)
+    assert "course backbone" in describe_weights(weights)
+
+
+def test_backbone_build_is_deterministic(tmp_path):
+    tiny = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 32, "val": 4})
+    a = torch.load(build_course_backbone(tmp_path / "a.pt", tiny, epochs=1, batch_size=8, progress=False))
+    b = torch.load(build_course_backbone(tmp_path / "b.pt", tiny, epochs=1, batch_size=8, progress=False))
+    assert a["meta"]["mean"] == b["meta"]["mean"]
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])

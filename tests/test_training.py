@@ -1,0 +1,83 @@
+"""Training helpers against plain PyTorch: train_one_epoch, evaluate, fit, the image grid's un-normalisation."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+from torchvision import transforms  # noqa: E402
+
+from course_utils.plots import show_images, unnormalize  # noqa: E402
+from course_utils.training import History, evaluate, fit, get_device, train_one_epoch  # noqa: E402
+
+
+def _blobs(n=60, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    targets = torch.arange(3).repeat(n // 3)
+    inputs = torch.tensor([[2.0, 0.0], [-2.0, 1.0], [0.0, -2.0]])[targets] + 0.3 * torch.randn(n, 2, generator=generator)
+    return TensorDataset(inputs, targets)
+
+
+def test_evaluate_matches_a_manual_computation():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 3))
+    loader = DataLoader(_blobs(), batch_size=7)
+    metrics = evaluate(model, loader, device=torch.device("cpu"))
+    model.eval()
+    x, y = _blobs().tensors
+    with torch.no_grad():
+        out = model(x)
+    assert abs(metrics.accuracy - (out.argmax(1) == y).float().mean().item()) < 1e-9
+    assert abs(metrics.loss - nn.functional.cross_entropy(out, y).item()) < 1e-5
+
+
+def test_fit_learns_and_returns_history_as_data():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    train, val = DataLoader(_blobs(), batch_size=8, shuffle=True), DataLoader(_blobs(30, seed=1), batch_size=8)
+    history = fit(model, train, val, torch.optim.Adam(model.parameters(), lr=0.05), epochs=5, progress=False)
+    assert isinstance(history, History) and len(history.val_accuracy) == len(history.seconds) == 5
+    assert history.train_loss[-1] < history.train_loss[0] and history.best_val_accuracy > 0.9
+
+
+def test_train_one_epoch_updates_the_model():
+    torch.manual_seed(0)
+    model = nn.Linear(2, 3)
+    before = model.weight.detach().clone()
+    metrics = train_one_epoch(model, DataLoader(_blobs(), batch_size=10), nn.CrossEntropyLoss(),
+                              torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+    assert not torch.equal(before, model.weight) and 0 <= metrics.accuracy <= 1 and model.training
+
+
+def test_empty_loader_gets_a_clear_error():
+    empty = DataLoader(TensorDataset(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long)))
+    try:
+        evaluate(nn.Linear(2, 3), empty)
+    except ValueError as exc:
+        assert "no samples" in str(exc)
+    else:
+        raise AssertionError("expected a ValueError")
+
+
+def test_device_is_chosen_once():
+    assert get_device() is get_device()
+    assert get_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_unnormalize_inverts_torchvision_normalize():
+    mean, std = (0.3, 0.4, 0.5), (0.2, 0.25, 0.3)
+    image = torch.rand(3, 8, 8)
+    assert torch.allclose(unnormalize(transforms.Normalize(mean, std)(image), mean, std), image, atol=1e-6)
+
+
+def test_show_images_draws_a_grid(monkeypatch):
+    import matplotlib.pyplot as plt
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    show_images(torch.zeros(5, 3, 8, 8), [0, 1, 2, 0, 1], ["a", "b", "c"], mean=(0.5,) * 3, std=(0.5,) * 3, columns=4)
+    figure = shown[0]
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert titles == ["a", "b", "c", "a", "b"]
+    pixel = figure.axes[0].get_images()[0].get_array()[0, 0]
+    assert abs(float(pixel[0]) - 0.5) < 1e-6  # 0 normalised with mean 0.5 / std 0.5 shows as grey 0.5
