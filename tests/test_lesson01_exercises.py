@@ -1,13 +1,10 @@
-"""Checker tests for to_batch and flatten_features: solutions pass, stubs are not attempted, every mistake is named."""
+"""Lesson 01 answers for the checker contract (test_exercise_contract.py), plus checks specific to its exercises."""
 import numpy as np
-import pytest
 import torch
 from torchvision.transforms import functional as TF
 
 from course_utils import check_exercise
-from course_utils.exercises import all_exercises
-
-from helpers import assert_mistake, assert_passes, solution_from_notebook, stub
+from helpers import assert_mistake, stub
 
 
 def _rgb(image):
@@ -63,38 +60,13 @@ FLATTEN_ALTERNATIVES = [
 ]
 
 
-@pytest.mark.parametrize("name", ["to_batch", "flatten_features"])
-def test_reference_and_notebook_solutions_pass(name):
-    assert_passes(name, all_exercises()[name].solution)
-    assert_passes(name, solution_from_notebook(name))
-
-
-@pytest.mark.parametrize("name", ["to_batch", "flatten_features"])
-def test_untouched_stub_is_not_attempted(name):
-    result = check_exercise(name, stub(name))
-    assert result.status == "not_attempted" and not result.passed
-    assert f"hint({name!r})" in result.message
-
-
-@pytest.mark.parametrize("mistake", sorted(TO_BATCH_MUTANTS))
-def test_to_batch_mistakes_are_named(mistake):
-    assert_mistake("to_batch", TO_BATCH_MUTANTS[mistake], mistake)
+def test_untouched_stub_points_to_hints():
+    assert "hint('to_batch')" in check_exercise("to_batch", stub("to_batch")).message
 
 
 def test_to_batch_other_mistake_shapes():
-    assert_mistake("to_batch", _to_batch_modifies_input, "modified_input")
     assert_mistake("to_batch", _to_batch_crashes_on_gray, "grayscale_not_expanded")
     assert_mistake("to_batch", _to_batch_uint8, "not_scaled")
-
-
-@pytest.mark.parametrize("index", range(len(TO_BATCH_ALTERNATIVES)))
-def test_to_batch_alternative_answers_pass(index):
-    assert_passes("to_batch", TO_BATCH_ALTERNATIVES[index])
-
-
-@pytest.mark.parametrize("mistake", sorted(FLATTEN_MUTANTS))
-def test_flatten_mistakes_are_named(mistake):
-    assert_mistake("flatten_features", FLATTEN_MUTANTS[mistake], mistake)
 
 
 def test_flatten_squeeze_at_the_end_is_named():
@@ -107,12 +79,7 @@ def test_flatten_wrong_order_is_explained_without_a_false_mistake_id():
     assert "different order" in result.message
 
 
-@pytest.mark.parametrize("index", range(len(FLATTEN_ALTERNATIVES)))
-def test_flatten_alternative_answers_pass(index):
-    assert_passes("flatten_features", FLATTEN_ALTERNATIVES[index])
-
-
-def test_every_declared_mistake_has_a_mutant():
-    covered = {"to_batch": set(TO_BATCH_MUTANTS) | {"modified_input"}, "flatten_features": set(FLATTEN_MUTANTS)}
-    for name, ids in covered.items():
-        assert set(all_exercises()[name].mistakes) == ids
+ANSWERS = {
+    "to_batch": (TO_BATCH_MUTANTS | {"modified_input": _to_batch_modifies_input}, TO_BATCH_ALTERNATIVES),
+    "flatten_features": (FLATTEN_MUTANTS, FLATTEN_ALTERNATIVES),
+}

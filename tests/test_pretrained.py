@@ -1,6 +1,5 @@
 """Pretrained weights offline first: ImageNet from the hub cache, forced modes, quick fallback, the course backbone."""
 import socket
-import threading
 import time
 from dataclasses import replace
 
