@@ -8,6 +8,7 @@ source task of 16 shapes; it is built on first use (about 2 minutes on 2 CPU cor
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import threading
 import time
@@ -156,7 +157,7 @@ def course_weights(progress: bool = True) -> CourseWeights:
     path = cache_dir() / f"course_resnet18_v{BACKBONE_VERSION}.pt"
     try:
         meta = torch.load(path, map_location="cpu", weights_only=True)["meta"] if path.exists() else None
-    except (RuntimeError, KeyError, EOFError) as exc:  # a damaged file: rebuild it
+    except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:  # damaged: rebuild
         print(f"The cached course backbone at {path} is unreadable ({exc}); rebuilding it.")
         meta = None
     if meta is None:

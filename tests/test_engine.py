@@ -160,3 +160,16 @@ def test_registry_is_complete_and_consistent():
     assert {"to_batch", "flatten_features", "train_step", "evaluate"} <= names
     for exercise in all_exercises().values():
         assert exercise.hints and exercise.task and callable(exercise.check)
+
+
+def test_an_outer_alarm_timer_survives_a_check():
+    import signal
+    previous = signal.signal(signal.SIGALRM, lambda *args: None)
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        check_exercise("flatten_features", lambda x: torch.flatten(x, 1))
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 25 < remaining <= 30
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -110,3 +110,18 @@ def test_backbone_build_is_deterministic(tmp_path):
     b = torch.load(build_course_backbone(tmp_path / "b.pt", tiny, epochs=1, batch_size=8, progress=False))
     assert a["meta"]["mean"] == b["meta"]["mean"]
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+
+
+def test_damaged_backbone_file_is_rebuilt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    (tmp_path / f"course_resnet18_v{pretrained.BACKBONE_VERSION}.pt").write_bytes(b"not a checkpoint")
+    built = []
+
+    def fake_build(path, progress=True):
+        built.append(path)
+        torch.save({"state_dict": {}, "meta": {"source_task": "fake"}}, path)
+        return path
+    monkeypatch.setattr(pretrained, "build_course_backbone", fake_build)
+    weights = pretrained.course_weights(progress=False)
+    assert built and weights.meta["source_task"] == "fake"
+    assert "unreadable" in capsys.readouterr().out
