@@ -61,11 +61,16 @@ def draw(spec: TaskSpec, split: str, class_index: int, index: int) -> np.ndarray
     return render(spec.classes[class_index], spec.size, rng, clutter=spec.clutter, scale=spec.scale)
 
 
+def _jobs(spec: TaskSpec, split: str, per_class: int | None = None) -> list[tuple[int, int]]:
+    """(class index, image index) pairs of a split, class by class."""
+    count = spec.per_class[split] if per_class is None else min(per_class, spec.per_class[split])
+    return [(c, i) for c in range(len(spec.classes)) for i in range(count)]
+
+
 def task_arrays(spec: TaskSpec, split: str, progress: bool = True,
                 per_class: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A split in memory (its first ``per_class`` images per class, default all): uint8 [N, H, W, 3], int64 [N]."""
-    count = spec.per_class[split] if per_class is None else min(per_class, spec.per_class[split])
-    jobs = [(c, i) for c in range(len(spec.classes)) for i in range(count)]
+    jobs = _jobs(spec, split, per_class)
     images = np.stack([draw(spec, split, c, i) for c, i in tqdm(jobs, desc=f"Drawing {spec.name} {split}",
                                                                  disable=not progress, leave=False)])
     return torch.from_numpy(images), torch.tensor([c for c, _ in jobs])
@@ -105,8 +110,7 @@ def generate_dataset(root: Path, spec: TaskSpec = TARGET_TASK, progress: bool = 
     root = Path(root)
     partial = root.with_name(root.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    jobs = [(split, c, i) for split in sorted(spec.per_class) for c in range(len(spec.classes))
-            for i in range(spec.per_class[split])]
+    jobs = [(split, c, i) for split in sorted(spec.per_class) for c, i in _jobs(spec, split)]
     files = {}
     for split, c, i in tqdm(jobs, desc=f"Generating {spec.name} dataset", disable=not progress):
         relative = f"{split}/{spec.classes[c]}/{i:04d}.png"

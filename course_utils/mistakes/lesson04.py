@@ -134,7 +134,7 @@ for step in range(300):
     optimizer.step()
 
 # A copy of the validation images in which one class folder went missing.
-copy = cache_dir() / "val-without-crescent"
+copy = cache_dir() / f"{root.name}-val-without-crescent"
 if not copy.exists():
     shutil.copytree(root / "val", copy, ignore=shutil.ignore_patterns("crescent"))
 """,
