@@ -173,3 +173,18 @@ def test_an_outer_alarm_timer_survives_a_check():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_path_plus_string_is_explained():
+    from pathlib import Path
+    with pytest.raises(TypeError) as info:
+        Path("data") + "/train"
+    explanation, related = explain_error(info.value)
+    assert 'root / "train"' in explanation and related is None
+
+
+def test_missing_return_is_pointed_out():
+    result = check_exercise("conv_output_size", lambda size, kernel_size, stride=1, padding=0, dilation=1: None)
+    assert result.status == "failed" and "forget a `return`" in result.message
+    assert "an ImageClassification" in check_exercise(
+        "build_transforms", lambda weights: weights.transforms()).message

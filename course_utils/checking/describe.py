@@ -18,7 +18,8 @@ def describe(value: Any) -> str:
     if value is None:
         return "None (did you forget a `return` statement?)"
     kind = type(value).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
     shape = getattr(value, "shape", None)
     if shape is not None:
-        return f"a {kind} of shape {tuple(shape)}"
-    return f"a {kind}: {textwrap.shorten(repr(value), 60)}"
+        return f"{article} {kind} of shape {tuple(shape)}"
+    return f"{article} {kind}: {textwrap.shorten(repr(value), 60)}"

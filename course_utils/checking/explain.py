@@ -68,6 +68,11 @@ def _no_grad(m: re.Match[str]) -> str:
     )
 
 
+def _path_plus_str(m: re.Match[str]) -> str:
+    return ("A pathlib.Path cannot be joined to a string with +. Join paths with / instead: root / \"train\" "
+            "(or os.path.join(root, \"train\")), which works whether root is a Path or a str.")
+
+
 EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)"), _linear, "flatten_all"),
     Explanation(re.compile(r"expected input(\[[^\]]*\]) to have (\d+) channels, but got (\d+) channels"), _channels, "hwc_not_permuted"),
@@ -75,6 +80,7 @@ EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(re.compile(r"multi-target not supported"), _multi_target, "float_targets"),
     Explanation(re.compile(r"Expected all tensors to be on the same device"), _device),
     Explanation(re.compile(r"element 0 of tensors does not require grad"), _no_grad, "froze_everything"),
+    Explanation(re.compile(r"unsupported operand type\(s\) for \+: '\w*Path' and 'str'"), _path_plus_str),
 )
 
 

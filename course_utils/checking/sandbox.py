@@ -125,7 +125,8 @@ def find_learner_line(tb: TracebackType | None, answer: Callable) -> str | None:
     if found is None:
         return None
     text = (found.line or linecache.getline(found.filename, found.lineno)).strip()
-    return f"line {found.lineno - code.co_firstlineno + 1} of {getattr(answer, '__name__', 'your function')}: {text}"
+    where = f"line {found.lineno - code.co_firstlineno + 1} of {getattr(answer, '__name__', 'your function')}"
+    return f"{where}: {text}" if text else where
 
 
 def call_learner(answer: Callable, *args: Any, **kwargs: Any) -> Any:

@@ -39,6 +39,8 @@ def check_conv_output_size(answer) -> None:
         size, kernel, stride, padding, dilation = case
         got[case] = call_learner(answer, size, kernel, stride=stride, padding=padding, dilation=dilation)
         expected[case] = _torch_size(*case)
+    if any(value is None for value in got.values()):
+        raise Mismatch("an int for every setting", describe(None), "end the function with `return` and the size.")
     wrong = [c for c in _CASES if got[c] != expected[c]]
     if not wrong:
         if any(not isinstance(v, Integral) or isinstance(v, bool) for v in got.values()):
