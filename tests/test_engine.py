@@ -60,7 +60,7 @@ def test_learner_exception_shows_the_learners_line_and_an_explanation():
         weights = torch.ones(3, 5)
         return tensor.reshape(1, -1) @ weights       # shapes do not fit
     result = check_exercise("to_batch", to_batch)
-    assert result.status == "error"
+    assert result.status == "failed" and result.mistake is None
     assert "line 4 of to_batch: return tensor.reshape(1, -1) @ weights" in result.message
     assert "cannot be multiplied" in result.message
 
@@ -72,7 +72,7 @@ def test_endless_loop_hits_the_time_limit():
     start = time.perf_counter()
     result = check_exercise("flatten_features", flatten_features, time_limit=0.3)
     assert time.perf_counter() - start < 3
-    assert result.status == "error" and "did not finish within 0.3 s" in result.message
+    assert result.status == "failed" and "did not finish within 0.3 s" in result.message
 
 
 def test_time_limit_cannot_be_swallowed_by_except_exception():
@@ -82,7 +82,7 @@ def test_time_limit_cannot_be_swallowed_by_except_exception():
                 time.sleep(1)
             except Exception:
                 pass
-    assert check_exercise("flatten_features", flatten_features, time_limit=0.2).status == "error"
+    assert check_exercise("flatten_features", flatten_features, time_limit=0.2).status == "failed"
 
 
 def test_global_rng_and_grad_mode_are_restored():
@@ -98,6 +98,17 @@ def test_global_rng_and_grad_mode_are_restored():
     assert torch.is_grad_enabled()
     got = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1]) and got[2] == expected[2]
+
+
+def test_a_fault_in_the_checker_is_an_error_not_the_learners_failure(monkeypatch):
+    from course_utils.exercises import Exercise
+
+    def broken_check(answer):
+        raise KeyError("checker bug")
+    exercise = all_exercises()["flatten_features"]
+    monkeypatch.setitem(all_exercises(), "flatten_features", Exercise(**{**vars(exercise), "check": broken_check}))
+    result = check_exercise("flatten_features", lambda x: x)
+    assert result.status == "error" and "Your work is safe" in result.message
 
 
 def test_checker_is_deterministic():
@@ -117,7 +128,7 @@ def test_checker_does_not_modify_the_learners_function():
 def test_sys_exit_in_an_answer_is_reported_not_raised():
     import sys
     result = check_exercise("to_batch", lambda image: sys.exit(1))
-    assert result.status == "error" and "SystemExit" in result.message
+    assert result.status == "failed" and "SystemExit" in result.message
 
 
 def test_hints_are_progressive_and_bounded():

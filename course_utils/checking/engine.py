@@ -68,14 +68,14 @@ def _judge(exercise: Exercise, answer: Any, time_limit: float) -> CheckResult:
         where = f"\nIn your code, {err.learner_line}" if err.learner_line else ""
         why = f"\nWhat it means: {explanation}" if explanation else ""
         message = f"Running `{name}` on the checker's test input raised\n  {err}{where}{why}\n{_next_hint(name)}"
-        return CheckResult(name, "error", message + _symptom_pointer(related))
+        return CheckResult(name, "failed", message + _symptom_pointer(related))
     except TimeLimitExceeded:
-        return CheckResult(name, "error",
+        return CheckResult(name, "failed",
                            f"`{name}` did not finish within {time_limit:g} s on a tiny input. Look for a loop that "
                            f"never ends (a `while` whose condition never changes) or a slow operation repeated "
                            f"many times.")
     except RecursionError:
-        return CheckResult(name, "error", f"`{name}` recursed without end. Does it call itself?")
+        return CheckResult(name, "failed", f"`{name}` recursed without end. Does it call itself?")
     except Exception as exc:  # a fault of the checker, never of the learner: say so instead of crashing
         return CheckResult(name, "error",
                            f"The checker itself failed ({type(exc).__name__}: {exc}). Your work is safe; "

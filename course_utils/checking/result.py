@@ -8,6 +8,8 @@ from typing import Literal
 Status = Literal["passed", "failed", "not_attempted", "error"]
 
 # One place decides how each outcome looks; checkers only choose the status and the words.
+# "failed" covers everything the answer did (wrong values, an exception, an endless loop);
+# "error" means the check itself could not run (an unknown exercise name, a fault in the checker).
 _STYLE = {
     "passed": ("Correct", "#1b7f3b", "#e8f6ec", "✔"),
     "failed": ("Not yet", "#b3261e", "#fdecea", "✘"),
