@@ -71,3 +71,15 @@ ANSWERS = {
     "conv_output_size": (CONV_MUTANTS, CONV_ALTERNATIVES),
     "build_cnn": (CNN_MUTANTS, CNN_ALTERNATIVES),
 }
+
+
+def test_tensor_answers_are_failures_not_checker_errors():
+    # found by the fuzz test: comparing an empty tensor crashed the checker itself
+    result = check_exercise("conv_output_size", lambda *args, **kwargs: torch.tensor([]))
+    assert result.status == "failed" and "plain Python arithmetic" in result.message
+
+    class RoundedLogits(_ModuleCNN):
+        def forward(self, x):
+            return super().forward(x).round().long()
+    result = check_exercise("build_cnn", RoundedLogits)
+    assert result.status == "failed" and "raw float scores" in result.message

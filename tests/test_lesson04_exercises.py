@@ -119,3 +119,14 @@ ANSWERS = {
     "build_transforms": (TRANSFORM_MUTANTS, [_v2_transforms, _explicit_val]),
     "make_loaders": (LOADER_MUTANTS, [_loaders, _symmetric_difference_check]),
 }
+
+
+def test_malformed_outputs_are_failures_not_checker_errors():
+    from course_utils import check_exercise
+    import torch
+    junk_loaders = lambda root, train_tf, val_tf, batch_size: ([(1, 2)], [(3, 4)])  # noqa: E731
+    assert check_exercise("make_loaders", junk_loaders).status == "failed"
+    empty_loaders = lambda root, train_tf, val_tf, batch_size: ([], [])  # noqa: E731
+    assert "no batches" in check_exercise("make_loaders", empty_loaders).message
+    integer_tf = lambda image: torch.zeros(3, 224, 224, dtype=torch.uint8)  # noqa: E731
+    assert check_exercise("build_transforms", lambda weights: (integer_tf, integer_tf)).status == "failed"

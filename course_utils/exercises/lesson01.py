@@ -124,6 +124,8 @@ def _judge_flat(out, x: torch.Tensor, passed_batches: bool) -> None:
     if not isinstance(out, torch.Tensor):
         raise Mismatch(want, describe(out), "return torch.flatten(x, 1) or x.view(x.size(0), -1).")
     expected = torch.flatten(x, 1)
+    if out.dtype != x.dtype:
+        raise Mismatch(want, describe(out), f"keep the input's dtype ({x.dtype}): reshaping never needs a conversion.")
     if tuple(out.shape) == tuple(expected.shape) and torch.equal(out, expected):
         return
     if passed_batches:  # fine for a normal batch, wrong when a dimension has size 1

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import torch
 from torch import nn
@@ -41,6 +41,10 @@ def check_conv_output_size(answer) -> None:
         expected[case] = _torch_size(*case)
     if any(value is None for value in got.values()):
         raise Mismatch("an int for every setting", describe(None), "end the function with `return` and the size.")
+    odd = [v for v in got.values() if not isinstance(v, Real) or isinstance(v, bool)]
+    if odd:
+        raise Mismatch("an int for every setting", describe(odd[0]),
+                       "compute the size with plain Python arithmetic on the int arguments and return it.")
     wrong = [c for c in _CASES if got[c] != expected[c]]
     if not wrong:
         if any(not isinstance(v, Integral) or isinstance(v, bool) for v in got.values()):
@@ -129,6 +133,8 @@ def check_build_cnn(answer) -> None:
                                "ignores_num_classes")
             if tuple(out.shape) != (batch_size, num_classes):
                 raise Mismatch(want, describe(out), "flatten with torch.flatten(x, 1) and end with nn.Linear(..., num_classes).")
+            if not out.is_floating_point():
+                raise Mismatch(want, describe(out), "return the raw float scores of the last Linear layer, not class indices.")
         if torch.all(out >= 0) and torch.allclose(out.sum(dim=1), torch.ones(len(out)), atol=1e-4):
             raise Mismatch("raw logits (CrossEntropyLoss applies softmax itself)", "rows that are probabilities summing to 1",
                            "remove the final Softmax layer.", "softmax_before_ce")

@@ -64,8 +64,8 @@ def _judge_val(val_tf, weights, label: str) -> None:
     first = call_learner(val_tf, image)
     torch.manual_seed(2)
     second = call_learner(val_tf, image)
-    if not isinstance(first, torch.Tensor):
-        raise Mismatch(want, describe(first), "end the pipeline with ToTensor/ToImage and Normalize.")
+    if not isinstance(first, torch.Tensor) or not isinstance(second, torch.Tensor) or not first.is_floating_point():
+        raise Mismatch(want, describe(first), "end the pipeline with ToTensor (float values) and Normalize.")
     if tuple(first.shape) != tuple(reference.shape):
         raise Mismatch(want, describe(first), f"the pretrained weights expect {size}x{size} crops: read the size "
                        "from weights.transforms().crop_size instead of hard-coding it.", "wrong_size")
@@ -96,8 +96,8 @@ def _judge_train(train_tf, weights, label: str) -> None:
     for seed in range(6):
         torch.manual_seed(seed)
         out = call_learner(train_tf, image)
-        if not isinstance(out, torch.Tensor):
-            raise Mismatch(want, describe(out), "end the pipeline with ToTensor/ToImage and Normalize.")
+        if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+            raise Mismatch(want, describe(out), "end the pipeline with ToTensor (float values) and Normalize.")
         if tuple(out.shape) != (3, size, size):
             raise Mismatch(want, describe(out), f"crop to the weights' size, {size} (weights.transforms().crop_size).",
                            "wrong_size")
@@ -110,7 +110,11 @@ def _judge_train(train_tf, weights, label: str) -> None:
     medians = []
     for seed in range(9):  # median over draws cancels random colour jitter
         torch.manual_seed(seed)
-        medians.append(call_learner(train_tf, solid).flatten(1).median(dim=1).values)
+        out = call_learner(train_tf, solid)
+        if not isinstance(out, torch.Tensor) or out.dim() != 3 or not out.is_floating_point():
+            raise Mismatch(want, f"for a plain-coloured image: {describe(out)}",
+                           "keep the same pipeline for every image: crop, flip, ToTensor, Normalize.")
+        medians.append(out.flatten(1).median(dim=1).values)
     value = torch.stack(medians).median(dim=0).values
     expected = (torch.tensor(colour / 255, dtype=torch.float32) - torch.tensor(preset.mean)) / torch.tensor(preset.std)
     if torch.allclose(value, expected, atol=0.3):
@@ -169,12 +173,17 @@ def _write_folder(root: Path, layout: dict[str, tuple[str, ...]], per_class: int
 
 
 def _read(loader, label: str):
-    try:
-        batches = call_learner(lambda: list(loader))
-    except LearnerError:
-        raise
+    batches = call_learner(lambda: list(loader))
+    if not batches:
+        raise Mismatch(f"the {label} loader to yield batches", "no batches at all",
+                       "build the loader on ImageFolder(root / split) with a batch_size of at least 1.")
     values, markers, targets, sizes = [], [], [], []
-    for inputs, labels in batches:
+    for batch in batches:
+        if not (isinstance(batch, (list, tuple)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)
+                and batch[0].dim() == 2 and batch[0].shape[1] == 2 and batch[1].dim() == 1):
+            raise Mismatch(f"the {label} loader to yield (inputs, labels) batches made by the given transforms",
+                           describe(batch), "wrap ImageFolder(root / split, transform=...) in a DataLoader.")
+        inputs, labels = batch
         values += inputs[:, 0].tolist()
         markers += inputs[:, 1].tolist()
         targets += labels.tolist()
