@@ -152,11 +152,20 @@ def build_course_backbone(path: Path, spec: TaskSpec = SOURCE_TASK, epochs: int 
     return path
 
 
+def backbone_path() -> Path:
+    return cache_dir() / f"course_resnet18_v{BACKBONE_VERSION}.pt"
+
+
+def _read_meta(path: Path) -> dict:
+    # mmap leaves the 45 MB of weights on disk: only get_state_dict reads them
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)["meta"]
+
+
 def course_weights(progress: bool = True) -> CourseWeights:
     """The course backbone's weights, built on first use and cached under COURSE_CACHE."""
-    path = cache_dir() / f"course_resnet18_v{BACKBONE_VERSION}.pt"
+    path = backbone_path()
     try:
-        meta = torch.load(path, map_location="cpu", weights_only=True)["meta"] if path.exists() else None
+        meta = _read_meta(path) if path.exists() else None
     except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:  # damaged: rebuild
         print(f"The cached course backbone at {path} is unreadable ({exc}); rebuilding it.")
         meta = None
@@ -164,7 +173,7 @@ def course_weights(progress: bool = True) -> CourseWeights:
         if progress:
             print("Building the course backbone once (about 2 minutes on a laptop CPU); it is cached afterwards.")
         build_course_backbone(path, progress=progress)
-        meta = torch.load(path, map_location="cpu", weights_only=True)["meta"]
+        meta = _read_meta(path)
     return CourseWeights(path, meta)
 
 
@@ -252,6 +261,6 @@ if __name__ == "__main__":
     parser.add_argument("--rebuild", action="store_true", help="delete the cached backbone first")
     args = parser.parse_args()
     if args.rebuild:
-        (cache_dir() / f"course_resnet18_v{BACKBONE_VERSION}.pt").unlink(missing_ok=True)
+        backbone_path().unlink(missing_ok=True)
     weights = course_weights()
     print(describe_weights(weights), f"(built in {weights.meta['build_seconds']} s)", weights.path)

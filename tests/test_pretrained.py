@@ -114,7 +114,7 @@ def test_backbone_build_is_deterministic(tmp_path):
 
 def test_damaged_backbone_file_is_rebuilt(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
-    (tmp_path / f"course_resnet18_v{pretrained.BACKBONE_VERSION}.pt").write_bytes(b"not a checkpoint")
+    pretrained.backbone_path().write_bytes(b"not a checkpoint")
     built = []
 
     def fake_build(path, progress=True):
