@@ -55,9 +55,8 @@ def _channel_fit(out: torch.Tensor, raw: torch.Tensor) -> bool:
     return True
 
 
-def _judge_val(val_tf, weights, label: str) -> None:
-    image = Image.fromarray(demo_image(64, 80))
-    reference = weights.transforms()(image)
+def _judge_val(val_tf, preset, image, label: str) -> None:
+    reference = preset(image)
     size = reference.shape[-1]
     want = f"val_tf(image) equal to weights.transforms()(image): a [3, {size}, {size}] tensor, for {label}"
     torch.manual_seed(1)
@@ -74,8 +73,8 @@ def _judge_val(val_tf, weights, label: str) -> None:
                        "validation must be deterministic: use weights.transforms() as it is.", "augment_validation")
     if torch.allclose(first, reference, atol=1e-3):
         return
-    mean = torch.tensor(weights.transforms().mean).view(3, 1, 1)
-    std = torch.tensor(weights.transforms().std).view(3, 1, 1)
+    mean = torch.tensor(preset.mean).view(3, 1, 1)
+    std = torch.tensor(preset.std).view(3, 1, 1)
     raw = reference * std + mean
     if torch.allclose(first, raw, atol=1e-3):
         raise Mismatch(want, "values in [0, 1]: the image was never normalised",
@@ -87,11 +86,9 @@ def _judge_val(val_tf, weights, label: str) -> None:
     raise Mismatch(want, "the same shape but different values", "use weights.transforms() itself as val_tf.")
 
 
-def _judge_train(train_tf, weights, label: str) -> None:
-    preset = weights.transforms()
+def _judge_train(train_tf, preset, image, label: str) -> None:
     size = preset.crop_size[0]
     want = f"train_tf(image): a randomly augmented, normalised [3, {size}, {size}] tensor, for {label}"
-    image = Image.fromarray(demo_image(64, 80))
     outputs = []
     for seed in range(6):
         torch.manual_seed(seed)
@@ -128,14 +125,16 @@ def _judge_train(train_tf, weights, label: str) -> None:
 
 
 def check_build_transforms(answer) -> None:
+    image = Image.fromarray(demo_image(64, 80))  # not square, so a missing crop shows in the shape
     for label, weights in _probe_weights():
         result = call_learner(answer, weights)
         if not (isinstance(result, (tuple, list)) and len(result) == 2 and all(callable(t) for t in result)):
             raise Mismatch("a pair (train_tf, val_tf) of callables", describe(result),
                            "return train_tf, val_tf.")
         train_tf, val_tf = result
-        _judge_val(val_tf, weights, label)
-        _judge_train(train_tf, weights, label)
+        preset = weights.transforms()
+        _judge_val(val_tf, preset, image, label)
+        _judge_train(train_tf, preset, image, label)
 
 
 # ---------------------------------------------------------------- make_loaders
@@ -158,7 +157,17 @@ class _Tag:
         self.marker = marker
 
     def __call__(self, image) -> torch.Tensor:
-        return torch.tensor([TF.pil_to_tensor(image).float().mean().item(), self.marker])
+        return torch.tensor([_grey_level(image), self.marker])
+
+
+def _grey_level(image) -> float:
+    """Each probe image is one uniform grey, unique to it: its identity."""
+    return TF.pil_to_tensor(image).float().mean().item()
+
+
+def _folder_order(folder: Path) -> list[float]:
+    dataset = datasets.ImageFolder(folder)
+    return [_grey_level(dataset.loader(path)) for path, _ in dataset.samples]
 
 
 def _write_folder(root: Path, layout: dict[str, tuple[str, ...]], per_class: int = 4) -> None:
@@ -177,7 +186,7 @@ def _read(loader, label: str):
     if not batches:
         raise Mismatch(f"the {label} loader to yield batches", "no batches at all",
                        "build the loader on ImageFolder(root / split) with a batch_size of at least 1.")
-    values, markers, targets, sizes = [], [], [], []
+    values, markers, sizes = [], [], []
     for batch in batches:
         if not (isinstance(batch, (list, tuple)) and len(batch) == 2 and all(isinstance(t, torch.Tensor) for t in batch)
                 and batch[0].dim() == 2 and batch[0].shape[1] == 2 and batch[1].dim() == 1):
@@ -186,9 +195,8 @@ def _read(loader, label: str):
         inputs, labels = batch
         values += inputs[:, 0].tolist()
         markers += inputs[:, 1].tolist()
-        targets += labels.tolist()
         sizes.append(len(labels))
-    return values, markers, targets, sizes
+    return values, markers, sizes
 
 
 def check_make_loaders(answer) -> None:
@@ -200,10 +208,7 @@ def check_make_loaders(answer) -> None:
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
             raise Mismatch("a pair (train_loader, val_loader)", describe(result), "return train_loader, val_loader.")
         train_loader, val_loader = result
-        expected_train = datasets.ImageFolder(root / "train")
-        expected_val = datasets.ImageFolder(root / "val")
-        in_order_train = [TF.pil_to_tensor(expected_train.loader(p)).float().mean().item() for p, _ in expected_train.samples]
-        in_order_val = [TF.pil_to_tensor(expected_val.loader(p)).float().mean().item() for p, _ in expected_val.samples]
+        in_order_train, in_order_val = _folder_order(root / "train"), _folder_order(root / "val")
 
         torch.manual_seed(0)
         first = _read(train_loader, "train")
@@ -217,8 +222,8 @@ def check_make_loaders(answer) -> None:
                            "transforms_swapped")
         if set(first[1]) != {1.0} or set(val[1]) != {2.0}:
             raise Mismatch(want, "a split did not use its own transform", "pass transform=train_tf / transform=val_tf.")
-        if first[3][0] != 4:
-            raise Mismatch("batches of batch_size=4", f"a first batch of {first[3][0]}", "pass batch_size to DataLoader.")
+        if first[2][0] != 4:
+            raise Mismatch("batches of batch_size=4", f"a first batch of {first[2][0]}", "pass batch_size to DataLoader.")
         if sorted(first[0]) != sorted(in_order_train) or sorted(val[0]) != sorted(in_order_val):
             raise Mismatch(want, "loaders that do not cover exactly root/train and root/val",
                            "build ImageFolder(root / 'train') and ImageFolder(root / 'val').")
