@@ -80,25 +80,48 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _differences(folder: Path, files: dict[str, str]) -> str | None:
+    """None if ``folder`` holds exactly ``files`` (relative path -> SHA-256), else what differs."""
+    on_disk = {p.relative_to(folder).as_posix() for p in Path(folder).rglob("*") if p.suffix in IMAGE_EXTENSIONS}
+    if on_disk != set(files):
+        return f"{len(set(files) - on_disk)} files missing, {len(on_disk - set(files))} unexpected"
+    for name, digest in files.items():
+        if _sha256(Path(folder) / name) != digest:
+            return f"{name} is corrupted"
+    return None
+
+
+def _manifest(root: Path) -> dict:
+    return json.loads((Path(root) / MANIFEST).read_text())
+
+
 def verify_dataset(root: Path) -> str | None:
     """None if ``root`` holds exactly the files its manifest lists, with matching hashes; else the problem."""
     manifest_path = Path(root) / MANIFEST
     if not manifest_path.is_file():
         return "no manifest (generation did not finish)"
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = _manifest(root)
         files = manifest["files"]
     except (ValueError, KeyError) as exc:
         return f"unreadable manifest ({exc})"
     if manifest.get("version") != DATASET_VERSION:
         return f"made by dataset version {manifest.get('version')}, this course uses {DATASET_VERSION}"
-    on_disk = {p.relative_to(root).as_posix() for p in Path(root).rglob("*") if p.suffix in IMAGE_EXTENSIONS}
-    if on_disk != set(files):
-        return f"{len(set(files) - on_disk)} files missing, {len(on_disk - set(files))} unexpected"
-    for name, digest in files.items():
-        if _sha256(Path(root) / name) != digest:
-            return f"{name} is corrupted"
-    return None
+    return _differences(root, files)
+
+
+def split_without(root: Path, split: str, missing: str) -> Path:
+    """A copy of ``root/split`` lacking the class folder ``missing`` (for demonstrations), verified on every use
+    against the dataset's manifest and rebuilt when anything in it changed."""
+    copy = cache_dir() / f"{Path(root).name}-{split}-without-{missing}"
+    prefix, skip = f"{split}/", f"{split}/{missing}/"
+    expected = {name[len(prefix):]: digest for name, digest in _manifest(root)["files"].items()
+                if name.startswith(prefix) and not name.startswith(skip)}
+    if copy.is_dir() and _differences(copy, expected) is None:
+        return copy
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(Path(root) / split, copy, ignore=shutil.ignore_patterns(missing))
+    return copy
 
 
 def generate_dataset(root: Path, spec: TaskSpec = TARGET_TASK, progress: bool = True) -> Path:

@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 
 from course_utils import check_exercise
-from course_utils.exercises import all_exercises
 from course_utils.make_exercises import make_exercise
+from course_utils.registry import all_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +46,29 @@ def assert_mistake(name: str, answer, mistake: str) -> None:
 def assert_passes(name: str, answer) -> None:
     result = check_exercise(name, answer)
     assert result.passed, str(result)
+
+
+class Hostile:
+    """An object whose every way of being shown or compared raises."""
+
+    def __repr__(self):
+        raise ValueError("repr fails")
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        raise ValueError("eq fails")
+
+    def __bool__(self):
+        raise ValueError("bool fails")
+
+    def __len__(self):
+        raise ValueError("len fails")
+
+    def __iter__(self):
+        raise ValueError("iter fails")
+
+    def __getattr__(self, name):
+        raise ValueError(f"getattr {name} fails")
+
+    __hash__ = None

@@ -80,3 +80,15 @@ def test_learners_own_folder_is_used_and_checked(tmp_path, monkeypatch):
     (tmp_path / "empty" / "train").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match="train/<class_name>"):
         check_image_folder(tmp_path / "empty")
+
+
+def test_a_split_without_a_class_is_verified_and_rebuilt_when_changed(tiny_course):
+    from course_utils.data import split_without
+    root = dataset_root(progress=False)
+    copy = split_without(root, "val", missing="tee")
+    assert sorted(p.name for p in copy.iterdir()) == sorted(c for c in TARGET_TASK.classes if c != "tee")
+    first = sorted(copy.rglob("*.png"))[0]
+    first.unlink()                                   # someone deletes a file from the derived copy
+    (copy / "crescent" / "extra.png").write_bytes(b"junk")
+    repaired = split_without(root, "val", missing="tee")
+    assert first.exists() and not (repaired / "crescent" / "extra.png").exists()

@@ -1,54 +1,76 @@
-"""The checker contract, for every exercise: the reference and the notebook solution pass, the untouched stub
-is not attempted, every declared mistake is named by a mutant, and differently written answers pass.
+"""The checker contract, for every registered exercise: the reference and the notebook solution pass, the untouched
+stub is not attempted, each wrong answer it declares is named with its mistake id, and every alternative passes.
+Everything is read from the registry: a new lesson's exercises are tested without touching this file."""
+import ast
+import inspect
+import types
+from pathlib import Path
 
-Each lesson's test module supplies the answers as data: ANSWERS = {name: (mutants by mistake id, alternatives)}.
-"""
 import pytest
 
-import test_lesson01_exercises
-import test_lesson02_exercises
-import test_lesson03_exercises
-import test_lesson04_exercises
 from course_utils import check_exercise
-from course_utils.exercises import all_exercises
-from helpers import assert_mistake, assert_passes, solution_from_notebook, stub
+from course_utils.lessons import LESSONS, lesson_modules
+from course_utils.registry import all_exercises, scripted_mistakes
+from helpers import ROOT, assert_mistake, assert_passes, solution_from_notebook, stub
 
-ANSWERS = {}
-for module in (test_lesson01_exercises, test_lesson02_exercises, test_lesson03_exercises, test_lesson04_exercises):
-    ANSWERS.update(module.ANSWERS)
-
-MUTANTS = [(name, mistake) for name, (mutants, _) in ANSWERS.items() for mistake in sorted(mutants)]
-ALTERNATIVES = [(name, i) for name, (_, alternatives) in ANSWERS.items() for i in range(len(alternatives))]
+EXERCISES = sorted(all_exercises())
+BROKEN = [(name, mistake) for name in EXERCISES for mistake in all_exercises()[name].broken]
+ALTERNATIVES = [(name, i) for name in EXERCISES for i in range(len(all_exercises()[name].alternatives))]
 
 
-def test_every_exercise_has_answers_for_its_contract():
-    assert set(ANSWERS) == set(all_exercises())
-    for name, (_, alternatives) in ANSWERS.items():
-        assert len(alternatives) >= 2, f"{name}: at least two differently written correct answers"
+@pytest.mark.parametrize("name", EXERCISES)
+def test_exercise_declares_wrong_and_alternative_answers(name):
+    exercise = all_exercises()[name]
+    assert exercise.broken, f"{name}: no wrong answers declared"
+    assert len(exercise.alternatives) >= 2, f"{name}: at least two differently written correct answers"
+    for answer in exercise.broken.values():  # shown by show_symptom, so a real def (or class) with source
+        assert isinstance(answer, (types.FunctionType, type)) and answer.__name__ != "<lambda>"
+        inspect.getsource(answer)
 
 
-@pytest.mark.parametrize("name", sorted(all_exercises()))
-def test_every_declared_mistake_has_a_mutant(name):
-    assert set(all_exercises()[name].mistakes) == set(ANSWERS[name][0])
-
-
-@pytest.mark.parametrize("name", sorted(all_exercises()))
+@pytest.mark.parametrize("name", EXERCISES)
 def test_reference_and_notebook_solutions_pass(name):
     assert_passes(name, all_exercises()[name].solution)
     assert_passes(name, solution_from_notebook(name))
 
 
-@pytest.mark.parametrize("name", sorted(all_exercises()))
+@pytest.mark.parametrize("name", EXERCISES)
 def test_untouched_stub_is_not_attempted(name):
     result = check_exercise(name, stub(name))
     assert result.status == "not_attempted" and not result.passed and result.mistake is None
 
 
-@pytest.mark.parametrize("name, mistake", MUTANTS, ids=[f"{n}-{m}" for n, m in MUTANTS])
+@pytest.mark.parametrize("name, mistake", BROKEN, ids=[f"{n}-{m}" for n, m in BROKEN])
 def test_mistake_is_named(name, mistake):
-    assert_mistake(name, ANSWERS[name][0][mistake], mistake)
+    assert_mistake(name, all_exercises()[name].broken[mistake], mistake)
 
 
 @pytest.mark.parametrize("name, index", ALTERNATIVES, ids=[f"{n}-{i}" for n, i in ALTERNATIVES])
 def test_alternative_answer_passes(name, index):
-    assert_passes(name, ANSWERS[name][1][index])
+    assert_passes(name, all_exercises()[name].alternatives[index])
+
+
+def _named_in_source(path: Path) -> set[str]:
+    """Mistake ids a checker module can name: the 4th argument (or mistake=) of every Mismatch(...) call."""
+    named = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Mismatch":
+            args = node.args[3:4] + [k.value for k in node.keywords if k.arg == "mistake"]
+            named |= {a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str)}
+    return named
+
+
+@pytest.mark.parametrize("module", list(lesson_modules("exercises")), ids=lambda m: m.__name__)
+def test_every_mistake_a_checker_can_name_is_declared(module):
+    declared = {m for exercise in module.EXERCISES for m in exercise.broken}
+    files = [p for p in Path(module.__file__).parent.glob("*.py") if p.name not in ("answers.py", "mistakes.py")]
+    assert set().union(*map(_named_in_source, files)) <= declared
+
+
+def test_each_exercise_and_mistake_belongs_to_a_real_lesson_notebook():
+    slugs = {lesson.slug for lesson in LESSONS}
+    assert slugs == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}, "LESSONS and notebooks/ differ"
+    for exercise in all_exercises().values():
+        assert exercise.lesson in slugs and (ROOT / "solutions" / f"{exercise.lesson}.ipynb").is_file()
+    for mistake in scripted_mistakes().values():
+        assert mistake.lesson in slugs and Path(ROOT / "notebooks" / f"{mistake.lesson}.ipynb").is_file()

@@ -1,4 +1,5 @@
 """Every catalogue entry runs, and its measured fingerprint is really there (not merely printed)."""
+import html
 import math
 import re
 
@@ -7,9 +8,8 @@ import torch
 
 from course_utils import run_symptom, show_symptom
 from course_utils.checking.explain import EXPLANATIONS
-from course_utils.exercises import all_exercises
-from course_utils.mistakes import all_mistakes
-from course_utils.mistakes.lesson02 import SOFTMAX_FLOOR
+from course_utils.lessons.lesson02.mistakes import SOFTMAX_FLOOR
+from course_utils.registry import all_exercises, all_mistakes, derived_mistakes, scripted_mistakes
 
 REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expanded", "flatten_all",
             "float_targets", "forgot_zero_grad", "softmax_before_ce", "lr_too_high", "forgot_eval",
@@ -18,16 +18,31 @@ REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expand
 
 @pytest.fixture(scope="module")
 def reports():
-    return {mistake_id: run_symptom(mistake_id) for mistake_id in all_mistakes()}
+    return {mistake_id: run_symptom(mistake_id) for mistake_id in scripted_mistakes()}
 
 
 def test_catalogue_holds_the_required_entries():
-    assert REQUIRED <= set(all_mistakes())
+    assert REQUIRED <= set(scripted_mistakes())
 
 
-def test_every_entry_is_fingerprinted_below(reports):
-    tested = {name[len("test_"):] for name in globals() if name[len("test_"):] in all_mistakes()}
-    assert tested == set(all_mistakes()), "each catalogue entry needs its own fingerprint test"
+def test_every_scripted_entry_is_fingerprinted_below(reports):
+    tested = {name[len("test_"):] for name in globals() if name[len("test_"):] in scripted_mistakes()}
+    assert tested == set(scripted_mistakes()), "each scripted catalogue entry needs its own fingerprint test"
+
+
+def test_every_mistake_a_checker_names_can_be_shown():
+    named = {mistake for exercise in all_exercises().values() for mistake in exercise.broken}
+    assert named <= set(all_mistakes())
+
+
+@pytest.mark.parametrize("key", sorted(derived_mistakes()), ids=lambda k: f"{k[0]}-{k[1]}")
+def test_derived_entry_shows_the_wrong_answer_next_to_the_reference(key):
+    name, mistake = key
+    report = run_symptom(mistake, name)
+    broken, fixed = report.broken.values["result"], report.fixed.values["result"]
+    assert broken.mistake == mistake and broken.status == "failed" and fixed.passed
+    assert f"def {name}(" in report.mistake.broken and f"def {name}(" in report.mistake.fixed
+    assert "the checker says" in report.to_text() and html.escape(report.symptom) in report.to_html()
 
 
 def test_every_entry_runs_the_code_it_shows_and_reports_it(reports):
@@ -157,6 +172,14 @@ def test_show_symptom_prints_plain_text_outside_jupyter(capsys):
     show_symptom("flatten_all")
     out = capsys.readouterr().out
     assert "Measured symptom" in out and "mat1 and mat2" in out
+
+
+def test_ids_that_are_not_strings_get_the_list_of_valid_ids(capsys):
+    for junk in (["forgot_eval"], {"id": 1}, None, 3):
+        with pytest.raises(ValueError, match="Valid ids"):
+            run_symptom(junk)
+        show_symptom(junk)
+        assert "Valid ids" in capsys.readouterr().out
 
 
 def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lessons():  # noqa: D103

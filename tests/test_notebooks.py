@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_utils.exercises import all_exercises
+from course_utils.registry import all_exercises
 from course_utils.make_exercises import BEGIN, END, expected_exercises, stub_source
-from course_utils.mistakes import all_mistakes
+from course_utils.registry import scripted_mistakes
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -94,7 +94,7 @@ def test_lessons_cover_error_paths_and_their_catalogue_entries(path):
     cells = _code_cells(path)
     assert any("raises-exception" in c.metadata.get("tags", []) for c in cells), "every lesson has a checked error path"
     source = "\n".join(c.source for c in cells)
-    for mistake in all_mistakes().values():
+    for mistake in scripted_mistakes().values():
         if mistake.lesson == path.stem:
             assert f'show_symptom("{mistake.id}")' in source, f"{path.name} does not show {mistake.id}"
     errors = [o for c in cells for o in c.outputs if o.output_type == "error"]

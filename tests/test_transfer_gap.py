@@ -5,7 +5,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from course_utils.data import course_dataset
-from course_utils.exercises.lesson03 import build_cnn
+from course_utils.lessons.lesson03.exercises import build_cnn
 from course_utils.pretrained import pretrained_resnet18
 from course_utils.training import fit
 

@@ -68,6 +68,15 @@ def _no_grad(m: re.Match[str]) -> str:
     )
 
 
+def _missing_forward(m: re.Match[str]) -> str:
+    return (f"The module {m.group(1)} has no method called exactly `forward`, so PyTorch does not know what it "
+            f"computes. Check the spelling (def forward(self, x):) and its indentation inside the class.")
+
+
+def _recursion(m: re.Match[str]) -> str:
+    return "The function kept calling itself (directly or through another function) and never stopped."
+
+
 def _path_plus_str(m: re.Match[str]) -> str:
     return ("A pathlib.Path cannot be joined to a string with +. Join paths with / instead: root / \"train\" "
             "(or os.path.join(root, \"train\")), which works whether root is a Path or a str.")
@@ -81,12 +90,14 @@ EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(re.compile(r"Expected all tensors to be on the same device"), _device),
     Explanation(re.compile(r"element 0 of tensors does not require grad"), _no_grad, "froze_everything"),
     Explanation(re.compile(r"unsupported operand type\(s\) for \+: '\w*Path' and 'str'"), _path_plus_str),
+    Explanation(re.compile(r'Module \[(\w+)\] is missing the required "forward" function'), _missing_forward),
+    Explanation(re.compile(r"maximum recursion depth exceeded"), _recursion),
 )
 
 
-def explain_error(exc: BaseException) -> tuple[str | None, str | None]:
-    """Return (plain-language explanation, related catalogue id) for a known error, else (None, None)."""
-    text = str(exc)
+def explain_error(error: BaseException | str) -> tuple[str | None, str | None]:
+    """Return (plain-language explanation, related catalogue id) for a known error's text, else (None, None)."""
+    text = error if isinstance(error, str) else str(error)
     for item in EXPLANATIONS:
         match = item.pattern.search(text)
         if match:

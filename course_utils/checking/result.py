@@ -1,25 +1,21 @@
-"""CheckResult: the one type every check returns, rendered as coloured HTML or plain text."""
+"""CheckResult: the one type every check returns, rendered through the course's display base."""
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Literal
 
+from ..display import PALETTE, Display, box_html, escape, text_html
+
 Status = Literal["passed", "failed", "not_attempted", "error"]
 
-# One place decides how each outcome looks; checkers only choose the status and the words.
 # "failed" covers everything the answer did (wrong values, an exception, an endless loop);
-# "error" means the check itself could not run (an unknown exercise name, a fault in the checker).
-_STYLE = {
-    "passed": ("Correct", "#1b7f3b", "#e8f6ec", "✔"),
-    "failed": ("Not yet", "#b3261e", "#fdecea", "✘"),
-    "not_attempted": ("Not attempted yet", "#55606e", "#eef1f5", "✎"),
-    "error": ("Could not finish the check", "#a15c00", "#fff4e5", "!"),
-}
+# "error" means the check itself could not run (an unknown name, a patched library, a fault in the checker).
+TITLES = {"passed": "Correct", "failed": "Not yet", "not_attempted": "Not attempted yet",
+          "error": "Could not finish the check"}
 
 
-@dataclass(frozen=True)
-class CheckResult:
+@dataclass(frozen=True, repr=False)
+class CheckResult(Display):
     """Outcome of ``check_exercise``: status, explanation and the recognised mistake, if any."""
 
     name: str
@@ -35,32 +31,15 @@ class CheckResult:
         return self.passed
 
     def to_text(self) -> str:
-        title, _, _, icon = _STYLE[self.status]
-        lines = [f"[{icon}] {self.name}: {title}"]
+        icon = PALETTE[self.status][2]
+        lines = [f"[{icon}] {self.name}: {TITLES[self.status]}"]
         lines += ["    " + line if line else "" for line in self.message.splitlines()]
         if self.mistake:
             lines.append(f"    Recognised mistake: {self.mistake}")
         return "\n".join(lines)
 
-    __str__ = to_text
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(self.to_text())
-
-    def _repr_html_(self) -> str:
-        title, fg, bg, icon = _STYLE[self.status]
-        body = html.escape(self.message).replace("\n", "<br>")
-        mistake = (
-            f'<div style="margin-top:4px;font-size:90%">Recognised mistake: <code>{html.escape(self.mistake)}</code></div>'
-            if self.mistake
-            else ""
-        )
-        return (
-            f'<div style="border-left:6px solid {fg};background:{bg};padding:8px 12px;'
-            f'margin:4px 0;font-family:sans-serif;color:#1f2328">'
-            f'<div style="font-weight:bold;color:{fg}">{icon} <code>{html.escape(self.name)}</code>: {title}</div>'
-            f'<div style="margin-top:4px;white-space:normal">{body}</div>{mistake}</div>'
-        )
+    def to_html(self) -> str:
+        mistake = (f'<div style="margin-top:4px;font-size:90%">Recognised mistake: <code>{escape(self.mistake)}</code></div>'
+                   if self.mistake else "")
+        return box_html(self.status, f"<code>{escape(self.name)}</code>: {TITLES[self.status]}",
+                        text_html(self.message) + mistake)

@@ -1,26 +1,21 @@
-"""Runs learner code safely: a time limit, the global RNG and grad mode restored, exceptions captured."""
+"""Calling learner code: exceptions turned into plain text, faults attributed, inputs guarded against mutation."""
 from __future__ import annotations
 
-import contextlib
 import linecache
-import random
-import signal
-import threading
-import time
+import sys
+import sysconfig
 import traceback
-from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from types import FunctionType, TracebackType
+from typing import Any, Callable
 
-import numpy as np
-import torch
+from .state import clean_check_state
+from .timelimit import PACKAGE_DIR, TimeLimitExceeded
 
-
-class TimeLimitExceeded(BaseException):
-    """Raised inside learner code when the time limit expires.
-
-    A BaseException, so that a learner's ``except Exception`` cannot swallow it.
-    """
+# Files of the Python installation and installed packages: a traceback that stays inside them is no
+# learner code's doing. (The course package itself counts as library code too.)
+_LIBRARY_DIRS = tuple({str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "platstdlib", "purelib",
+                                                                                     "platlib")} | {PACKAGE_DIR})
 
 
 class NotAttempted(Exception):
@@ -35,105 +30,97 @@ class Mismatch(Exception):
         self.expected, self.got, self.advice, self.mistake = expected, got, advice, mistake
 
 
-@dataclass
 class LearnerError(Exception):
-    """An exception raised by the learner's code, with the learner's own line when we can find it."""
+    """An exception raised by the learner's code, already turned into plain text (never the live object)."""
 
-    exc: BaseException
-    learner_line: str | None
+    def __init__(self, kind: str, text: str, learner_line: str | None, original: BaseException | None = None):
+        super().__init__(f"{kind}: {text}" if text else kind)
+        self.kind, self.text, self.learner_line = kind, text, learner_line
+        self.original_type = type(original) if original is not None else None
+        self.original_text = text  # explanation patterns match against this
 
-    def __str__(self) -> str:
-        return f"{type(self.exc).__name__}: {self.exc}"
+
+def type_name(value: Any) -> str:
+    """The class name of ``value``, read without calling anything the value's class defines."""
+    cls = type(value)
+    name = type.__dict__["__name__"].__get__(cls)
+    return name if isinstance(name, str) else "object"
 
 
-@contextlib.contextmanager
-def preserved_global_state() -> Iterator[None]:
-    """Save and restore every global RNG, grad mode and default dtype around a check."""
-    py_state = random.getstate()
-    np_state = np.random.get_state()
-    torch_state = torch.get_rng_state()
-    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    grad_enabled = torch.is_grad_enabled()
-    default_dtype = torch.get_default_dtype()
+def safe_str(value: Any, limit: int = 300) -> str:
+    """str(value) for text in a message; an object whose __str__ fails is described instead."""
     try:
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-        torch.set_rng_state(torch_state)
-        if cuda_states is not None:
-            torch.cuda.set_rng_state_all(cuda_states)
-        torch.set_grad_enabled(grad_enabled)
-        torch.set_default_dtype(default_dtype)
+        text = str(value)
+        if type(text) is not str:
+            raise TypeError("__str__ returned a non-string")
+    except (TimeLimitExceeded, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001  (the learner's object failed, however it failed)
+        return f"<{type_name(value)} object whose str() raised {type_name(exc)}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _can_use_alarm() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+def is_library_file(filename: str) -> bool:
+    return filename.startswith(_LIBRARY_DIRS) or filename.startswith("<frozen ")
 
 
-def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
-    """Call ``fn()``; raise TimeLimitExceeded if it runs longer than ``seconds``.
-
-    In the main thread (a Jupyter kernel, pytest) a SIGALRM timer interrupts the learner's
-    loop or sleep. Elsewhere (Windows, worker threads) the call runs in a daemon thread that
-    is abandoned on timeout, since Python cannot kill a thread.
-    """
-    if _can_use_alarm():
-        def on_alarm(signum, frame):
-            raise TimeLimitExceeded(seconds)
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
-        start = time.monotonic()
-        try:
-            return fn()
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            if outer_delay:  # another timer was running (pytest-timeout, say): give it back what is left
-                remaining = max(outer_delay - (time.monotonic() - start), 0.001)
-                signal.setitimer(signal.ITIMER_REAL, remaining, outer_interval)
-
-    box: dict[str, Any] = {}
-
-    def target():
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # handed back to the caller's thread below
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise TimeLimitExceeded(seconds)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+def learner_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
+    return [frame for frame in traceback.extract_tb(tb) if not is_library_file(frame.filename)]
 
 
-def find_learner_line(tb: TracebackType | None, answer: Callable) -> str | None:
-    """The deepest traceback line that lies in the file where the learner's answer was defined."""
-    code = getattr(answer, "__code__", None)
-    if code is None or tb is None:
+def learner_caused(exc: BaseException) -> bool:
+    """True when the learner's code took part: a frame of theirs in the traceback, or their own exception class."""
+    return bool(learner_frames(exc.__traceback__)) or _defined_by_learner(type(exc))
+
+
+def _defined_by_learner(cls: type) -> bool:
+    module_name = type.__dict__["__module__"].__get__(cls) if "__module__" in cls.__dict__ else "builtins"
+    module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    if module is None or module_name == "__main__":
+        return True
+    filename = getattr(module, "__file__", None)
+    return isinstance(filename, str) and not is_library_file(str(Path(filename).resolve()))
+
+
+def find_learner_line(tb: TracebackType | None, answer: Callable | None = None) -> str | None:
+    """'line N of name: code' for the deepest traceback line written by the learner, if any."""
+    frames = learner_frames(tb)
+    if not frames:
         return None
-    filename = code.co_filename
-    found = None
-    for frame in traceback.extract_tb(tb):
-        if frame.filename == filename:
-            found = frame
-    if found is None:
-        return None
+    found = frames[-1]
     text = (found.line or linecache.getline(found.filename, found.lineno)).strip()
-    where = f"line {found.lineno - code.co_firstlineno + 1} of {getattr(answer, '__name__', 'your function')}"
+    code = answer.__code__ if type(answer) is FunctionType else None
+    if code is not None and found.filename == code.co_filename and found.name == code.co_name:
+        where = f"line {found.lineno - code.co_firstlineno + 1} of {found.name}"
+    else:
+        where = f"{found.name}, line {found.lineno}" if found.name != "<module>" else f"line {found.lineno}"
     return f"{where}: {text}" if text else where
 
 
+def learner_error(exc: BaseException, answer: Callable | None = None) -> LearnerError:
+    """Turn a live exception from learner code into a LearnerError holding only text."""
+    return LearnerError(type_name(exc), safe_str(exc), find_learner_line(exc.__traceback__, answer), exc)
+
+
+def _raised_by_stub(exc: NotImplementedError, answer: Callable) -> bool:
+    """The answer's own body raised it (the untouched starter code), not PyTorch on its behalf."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    code = answer.__code__ if type(answer) is FunctionType else None
+    return bool(frames) and code is not None and frames[-1].filename == code.co_filename \
+        and frames[-1].name == code.co_name
+
+
 def call_learner(answer: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Call the learner's function; its exceptions become LearnerError or NotAttempted."""
+    """Call learner code; everything it raises (but Ctrl-C and the time limit) becomes NotAttempted or LearnerError."""
     try:
         return answer(*args, **kwargs)
+    except (TimeLimitExceeded, KeyboardInterrupt):
+        raise
     except NotImplementedError as exc:
-        raise NotAttempted(str(exc)) from None
-    except (Exception, SystemExit) as exc:  # sys.exit() in an answer must not end the kernel
-        raise LearnerError(exc, find_learner_line(exc.__traceback__, answer)) from None
+        if _raised_by_stub(exc, answer):
+            raise NotAttempted(safe_str(exc)) from None
+        raise learner_error(exc, answer) from None
+    except BaseException as exc:  # noqa: BLE001  (SystemExit, GeneratorExit, custom BaseExceptions: all the answer's)
+        raise learner_error(exc, answer) from None
+    finally:
+        clean_check_state()  # whatever the answer switched (grad mode, default device), the checker goes on clean

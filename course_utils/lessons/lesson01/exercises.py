@@ -4,11 +4,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..checking.describe import describe, shape_of
-from ..checking.sandbox import LearnerError, Mismatch, call_learner
-from . import Exercise
+from ...checking import expect
+from ...checking.describe import describe, shape_of
+from ...checking.exercise import Exercise
+from ...checking.sandbox import LearnerError, Mismatch
+from .. import lesson_of
+from . import answers
 
-LESSON = "01_tensor_shapes"
+LESSON = lesson_of(__name__)
 
 
 # ---------------------------------------------------------------- to_batch
@@ -34,8 +37,7 @@ def _judge_batch(out, image: np.ndarray, label: str) -> None:
     """Compare one to_batch output with the reference, naming the mistake its shape or values reveal."""
     h, w = image.shape[:2]
     want = f"a float32 tensor of shape [1, 3, {h}, {w}] with values in [0, 1] for {label}"
-    if not isinstance(out, torch.Tensor):
-        raise Mismatch(want, describe(out), f"build the tensor with {_TO_BATCH_FIX}.")
+    out = expect.tensor(out, want, f"build the tensor with {_TO_BATCH_FIX}.")
     shape = tuple(out.shape)
     if shape in ((1, h, w, 3), (h, w, 3), (1, h, w, 4), (h, w, 4)):
         raise Mismatch(want, f"{describe(out)}: channels are still last (height x width x channels)",
@@ -76,17 +78,11 @@ def _judge_batch(out, image: np.ndarray, label: str) -> None:
 
 def check_to_batch(answer) -> None:
     rgb = _image(5, 7, 3, seed=1)
-    untouched = rgb.copy()
-    out = call_learner(answer, rgb)
-    if not np.array_equal(rgb, untouched):
-        raise Mismatch("the input image left unchanged", "your function modified the learner's image in place",
-                       "work on a new tensor (torch.from_numpy(...).float() makes a copy) instead of "
-                       "operators like /= on the array.", "modified_input")
-    _judge_batch(out, rgb, "an RGB image of shape (5, 7, 3)")
+    _judge_batch(expect.on_copies(answer, rgb), rgb, "an RGB image of shape (5, 7, 3)")
 
     rgba = _image(6, 4, 4, seed=2)
-    out = call_learner(answer, rgba)
-    if isinstance(out, torch.Tensor) and tuple(out.shape) == (1, 4, 6, 4):
+    out = expect.plain_tensor(expect.on_copies(answer, rgba))
+    if out is not None and tuple(out.shape) == (1, 4, 6, 4):
         raise Mismatch("3 channels for an RGBA image of shape (6, 4, 4): the alpha channel dropped",
                        f"{describe(out)}: the alpha channel was kept",
                        "keep only the colour channels with image[..., :3].", "alpha_not_dropped")
@@ -95,19 +91,20 @@ def check_to_batch(answer) -> None:
     gray = _image(4, 5, None, seed=3)
     want = "a [1, 3, 4, 5] tensor with the gray values repeated in all 3 channels for a grayscale image of shape (4, 5)"
     try:
-        out = call_learner(answer, gray)
+        out = expect.on_copies(answer, gray)
     except LearnerError as err:
         raise Mismatch(want, f"raised {err}" + (f" ({err.learner_line})" if err.learner_line else ""),
                        "a grayscale image has only 2 dimensions: check image.ndim == 2 and repeat it to 3 "
                        "channels, e.g. np.stack([image] * 3, axis=-1).", "grayscale_not_expanded") from None
-    if isinstance(out, torch.Tensor) and out.dim() >= 3 and tuple(out.shape[-2:]) == (4, 5) and out.shape[-3] == 1 \
-            or isinstance(out, torch.Tensor) and tuple(out.shape) in ((4, 5), (1, 4, 5)):
+    plain = expect.plain_tensor(out)
+    if plain is not None and (plain.dim() >= 3 and tuple(plain.shape[-2:]) == (4, 5) and plain.shape[-3] == 1
+                              or tuple(plain.shape) in ((4, 5), (1, 4, 5))):
         raise Mismatch(want, f"{describe(out)}: a single channel",
                        "pretrained models expect 3 channels: repeat the gray channel 3 times.", "grayscale_not_expanded")
     _judge_batch(out, np.stack([gray] * 3, axis=-1), "a grayscale image of shape (4, 5)")
 
     tiny = _image(1, 1, 3, seed=4)
-    _judge_batch(call_learner(answer, tiny), tiny, "a 1x1 RGB image (boundary case)")
+    _judge_batch(expect.on_copies(answer, tiny), tiny, "a 1x1 RGB image (boundary case)")
 
 
 # ---------------------------------------------------------------- flatten_features
@@ -121,8 +118,7 @@ def _judge_flat(out, x: torch.Tensor, passed_batches: bool) -> None:
     b = x.shape[0]
     features = x[0].numel()
     want = f"a tensor of shape [{b}, {features}] for input {shape_of(x)}, equal to torch.flatten(x, 1)"
-    if not isinstance(out, torch.Tensor):
-        raise Mismatch(want, describe(out), "return torch.flatten(x, 1) or x.view(x.size(0), -1).")
+    out = expect.tensor(out, want, "return torch.flatten(x, 1) or x.view(x.size(0), -1).")
     expected = torch.flatten(x, 1)
     if out.dtype != x.dtype:
         raise Mismatch(want, describe(out), f"keep the input's dtype ({x.dtype}): reshaping never needs a conversion.")
@@ -132,8 +128,9 @@ def _judge_flat(out, x: torch.Tensor, passed_batches: bool) -> None:
         raise Mismatch(want, f"{describe(out)}: a size-1 dimension was squeezed away",
                        "never call .squeeze() on a batch; torch.flatten(x, 1) keeps the batch dimension even for B = 1.",
                        "squeezed_batch")
-    if out.dim() == 1 and out.numel() == x.numel():
-        raise Mismatch(want, f"{describe(out)}: the whole batch flattened into one long vector",
+    if out.numel() == x.numel() and b > 1 and max(out.shape) == x.numel():
+        raise Mismatch(want, f"{describe(out)}: the whole batch flattened into one long "
+                       f"{'vector' if out.dim() == 1 else 'row'}",
                        "flatten from dimension 1 so the batch stays: torch.flatten(x, 1).", "flatten_all")
     if out.numel() == x.numel() and out.dim() == 2:
         rows = out.reshape(b, features) if tuple(out.shape) == (b, features) else None
@@ -150,15 +147,10 @@ def _judge_flat(out, x: torch.Tensor, passed_batches: bool) -> None:
 def check_flatten_features(answer) -> None:
     generator = torch.Generator().manual_seed(11)
     x = torch.randn(4, 3, 5, 6, generator=generator)
-    original = x.clone()
-    out = call_learner(answer, x)
-    if not torch.equal(x, original):
-        raise Mismatch("the input left unchanged", "your function changed the input tensor in place",
-                       "avoid in-place operations (names ending in _) on the input.", "modified_input")
-    _judge_flat(out, original, passed_batches=False)
+    _judge_flat(expect.on_copies(answer, x), x, passed_batches=False)
     for shape in ((1, 3, 5, 6), (2, 1, 1, 1)):  # boundary: batch of one, and 1x1 single-channel maps
         x = torch.randn(*shape, generator=generator)
-        _judge_flat(call_learner(answer, x.clone()), x, passed_batches=True)
+        _judge_flat(expect.on_copies(answer, x), x, passed_batches=True)
 
 
 EXERCISES = (
@@ -174,8 +166,8 @@ EXERCISES = (
             "Handle the odd inputs first: if image.ndim == 2, stack it 3 times on a new last axis; "
             "image[..., :3] drops an alpha channel. Finish with .float() / 255.",
         ),
-        mistakes=("hwc_not_permuted", "view_instead_of_permute", "missing_batch_dim", "not_scaled",
-                  "wrong_dtype", "grayscale_not_expanded", "alpha_not_dropped", "modified_input"),
+        broken=answers.TO_BATCH_BROKEN,
+        alternatives=answers.TO_BATCH_ALTERNATIVES,
     ),
     Exercise(
         name="flatten_features",
@@ -188,6 +180,7 @@ EXERCISES = (
             "x.shape[0] is the batch size; -1 lets PyTorch compute the rest.",
             "torch.flatten(x, start_dim=1) or x.reshape(x.shape[0], -1). Avoid .squeeze().",
         ),
-        mistakes=("flatten_all", "batch_mixed", "squeezed_batch", "modified_input"),
+        broken=answers.FLATTEN_BROKEN,
+        alternatives=answers.FLATTEN_ALTERNATIVES,
     ),
 )

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import math
 
-from . import Mistake, Variant
+from ...catalogue import Mistake, Variant
+from ...catalogue.plots import series_plot
+from ...display import BROKEN, FIXED
+from .. import lesson_of
 
-LESSON = "02_train_step"
+LESSON = lesson_of(__name__)
 
 
 def _first_non_finite(losses: list[float]) -> int | None:
@@ -16,26 +19,10 @@ def _rises(series: list[float]) -> int:
     return sum(b > a for a, b in zip(series, series[1:]))
 
 
-def _plot_series(key: str, ylabel: str, log: bool = False, floor: float | None = None):
-    def plot(figure, broken: Variant, fixed: Variant) -> None:
-        ax = figure.subplots()
-        for variant, label, colour in ((broken, "broken", "#b3261e"), (fixed, "fixed", "#1b7f3b")):
-            values = [v if math.isfinite(v) else float("nan") for v in variant.values.get(key, [])]
-            ax.plot(range(1, len(values) + 1), values, label=label, color=colour)
-        if floor is not None:
-            ax.axhline(floor, color="#57606a", linestyle="--", linewidth=1, label=f"floor {floor:.3f}")
-        if log:
-            ax.set_yscale("log")
-        ax.set_xlabel("step")
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8)
-    return plot
-
-
 def _plot_zero_grad(figure, broken: Variant, fixed: Variant) -> None:
     left, right = figure.subplots(1, 2)
     for ax, key, label in ((left, "grad_norms", "gradient norm"), (right, "losses", "loss")):
-        for variant, name, colour in ((broken, "broken", "#b3261e"), (fixed, "fixed", "#1b7f3b")):
+        for variant, name, colour in ((broken, "broken", BROKEN), (fixed, "fixed", FIXED)):
             ax.plot(range(1, len(variant.values[key]) + 1), variant.values[key], label=name, color=colour)
         ax.set_xlabel("step")
         ax.set_ylabel(label)
@@ -187,7 +174,7 @@ for step in range(40):
                     "into [0, 1], so even a perfect prediction scores only e^1 against e^0 for the other classes: "
                     "the loss has a floor above zero and its gradients shrink, so learning is slower. Give the "
                     "loss raw logits; apply softmax only when you want probabilities to show.",
-        plot=_plot_series("losses", "loss", floor=SOFTMAX_FLOOR),
+        plot=series_plot("losses", "loss", floor=SOFTMAX_FLOOR),
     ),
     Mistake(
         id="lr_too_high",
@@ -202,7 +189,7 @@ for step in range(40):
                     "valley the loss sits in, every step lands higher up the opposite wall, the gradients grow, "
                     "and within a few steps the numbers overflow to inf and then nan. Lower the learning rate "
                     "(try factors of 10) until the loss falls steadily.",
-        plot=_plot_series("losses", "loss (log scale)", log=True),
+        plot=series_plot("losses", "loss (log scale)", log=True),
     ),
     Mistake(
         id="forgot_eval",

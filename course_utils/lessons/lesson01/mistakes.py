@@ -1,9 +1,10 @@
 """Lesson 01 mistakes: image layout (HWC vs CHW), view vs permute, grayscale channels, flattening the batch."""
 from __future__ import annotations
 
-from . import Mistake, Variant
+from ...catalogue import Mistake, Variant
+from .. import lesson_of
 
-LESSON = "01_tensor_shapes"
+LESSON = lesson_of(__name__)
 
 
 def _shape(value) -> str:

@@ -2,9 +2,11 @@
 transforms, and train/val folders whose classes differ."""
 from __future__ import annotations
 
-from . import Mistake, Variant
+from ...catalogue import Mistake, Variant
+from ...catalogue.plots import bar_plot
+from .. import lesson_of
 
-LESSON = "04_data_and_transforms"
+LESSON = lesson_of(__name__)
 
 PRETRAINED_SETUP = """\
 from torchvision import transforms
@@ -43,25 +45,6 @@ def _summarize_classes(broken: Variant, fixed: Variant) -> str:
             f"(train classes {b['train_classes']}, val classes {b['val_classes']})")
 
 
-def _plot_bars(key: str, labels: tuple[str, ...]):
-    """Bars of the accuracy (or list of accuracies) recorded under ``key`` for both variants."""
-    def plot(figure, broken: Variant, fixed: Variant) -> None:
-        ax = figure.subplots()
-        names, heights, colours = [], [], []
-        for variant, tag, colour in ((broken, "broken", "#b3261e"), (fixed, "fixed", "#1b7f3b")):
-            values = variant.values[key]
-            for value, label in zip(values if isinstance(values, list) else [values], labels):
-                names.append(f"{tag}\n{label}")
-                heights.append(value)
-                colours.append(colour)
-        ax.bar(names, heights, color=colours)
-        ax.set_ylim(0, 1)
-        ax.set_ylabel("accuracy")
-        for x, h in enumerate(heights):
-            ax.text(x, h + 0.02, f"{h:.2f}", ha="center", fontsize=8)
-    return plot
-
-
 MISTAKES = (
     Mistake(
         id="skip_normalization",
@@ -78,7 +61,7 @@ MISTAKES = (
                     "Without that step every activation is shifted and rescaled, so the same features no longer "
                     "mean the same thing. weights.transforms() applies exactly the preprocessing the weights "
                     "expect.",
-        plot=_plot_bars("result", ("accuracy",)),
+        plot=bar_plot("result", ("accuracy",)),
     ),
     Mistake(
         id="augment_validation",
@@ -102,16 +85,15 @@ scores = [accuracy(torch.stack([val_tf(image) for image in images])) for evaluat
                     "validation they make the score depend on the dice: the same model on the same images gets "
                     "a different accuracy each time, so comparisons between models mean nothing. Validation "
                     "must use a fixed transform.",
-        plot=_plot_bars("scores", ("eval 1", "eval 2", "eval 3", "eval 4")),
+        plot=bar_plot("scores", ("eval 1", "eval 2", "eval 3", "eval 4")),
     ),
     Mistake(
         id="class_to_idx_mismatch",
         lesson=LESSON,
         title="Train and validation folders with different classes",
         setup="""\
-import shutil
 from torchvision import datasets
-from course_utils.data import cache_dir, course_dataset
+from course_utils.data import course_dataset, split_without
 from course_utils.pretrained import pretrained_resnet18
 
 root = course_dataset(progress=False)
@@ -133,10 +115,8 @@ for step in range(300):
     F.cross_entropy(head(train_x), train_y).backward()
     optimizer.step()
 
-# A copy of the validation images in which one class folder went missing.
-copy = cache_dir() / f"{root.name}-val-without-crescent"
-if not copy.exists():
-    shutil.copytree(root / "val", copy, ignore=shutil.ignore_patterns("crescent"))
+# A copy of the validation images in which one class folder went missing (verified, rebuilt if changed).
+copy = split_without(root, "val", missing="crescent")
 """,
         broken="""\
 val_x, val_y, val_classes = features_and_labels(copy)          # indices counted in this folder
@@ -153,6 +133,6 @@ result = (head(val_x).argmax(1) == val_y).float().mean().item()
                     "With one folder missing, every later class gets a smaller index, so the labels no longer "
                     "match what the model learned: no error, just a collapse in accuracy. Compare "
                     "train_set.classes with val_set.classes (and refuse to go on), or map labels by class name.",
-        plot=_plot_bars("result", ("val accuracy",)),
+        plot=bar_plot("result", ("val accuracy",)),
     ),
 )

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import copy
 import math
-from numbers import Real
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ..checking.describe import describe
-from ..checking.sandbox import Mismatch, call_learner
-from . import Exercise
+from ...checking import expect
+from ...checking.describe import describe
+from ...checking.exercise import Exercise
+from ...checking.sandbox import Mismatch, call_learner
+from .. import lesson_of
+from . import answers
 
-LESSON = "02_train_step"
+LESSON = lesson_of(__name__)
 
 
 # ---------------------------------------------------------------- train_step
@@ -51,81 +53,89 @@ def _small_regressor(seed: int) -> nn.Module:
 
 
 def _params(model: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in model.parameters()]
+    return [p.detach().clone() for p in nn.Module.parameters(model)]
 
 
-def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    return all(torch.allclose(x, y, rtol=1e-5, atol=1e-7) for x, y in zip(a, b))
-
-
-def _sgd_outcomes(model, inputs, targets, loss_fn, lr):
-    """Parameters after a correct step, after a step that kept stale gradients, and the loss before it."""
-    results = {}
-    for name, zero_first in (("correct", True), ("accumulated", False)):
-        clone = copy.deepcopy(model)
-        for original, copied in zip(model.parameters(), clone.parameters()):  # deepcopy drops .grad
-            copied.grad = None if original.grad is None else original.grad.clone()
-        optimizer = torch.optim.SGD(clone.parameters(), lr=lr)
-        if zero_first:
+def _sgd_run(model, batches, loss_fn, lr: float, clear: bool) -> tuple[list[list[torch.Tensor]], list[float]]:
+    """Parameters after each SGD step on ``batches`` and the loss before each, clearing gradients or not."""
+    clone = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(clone.parameters(), lr=lr)
+    states, losses = [], []
+    for inputs, targets in batches:
+        if clear:
             optimizer.zero_grad()
         loss = loss_fn(clone(inputs), targets)
         loss.backward()
         optimizer.step()
-        results[name] = _params(clone)
-        results["loss"] = loss.item()
-    return results
+        states.append(_params(clone))
+        losses.append(loss.item())
+    return states, losses
 
 
-def check_train_step(answer) -> None:
+def _judge_loss(returned, expected: float, batch_size: int) -> None:
+    want = "the loss before the update, as a Python float"
+    if expect.plain_tensor(returned) is not None:
+        raise Mismatch(want, describe(returned), "return loss.item(): a tensor keeps the whole computation graph alive "
+                       "and cannot be formatted or compared like a number.", "returns_tensor")
+    value = expect.number(returned, want, "return loss.item().")
+    if math.isclose(value, expected, rel_tol=1e-5, abs_tol=1e-7):
+        return
+    if math.isclose(value * batch_size, expected, rel_tol=1e-5, abs_tol=1e-7):
+        raise Mismatch(f"the loss before the update, {expected:.6f}", f"{value:.6f}, exactly the loss divided by the "
+                       f"batch size ({batch_size})", "return loss.item() as it is: the loss functions already average "
+                       "over the batch (reduction='mean').")
+    raise Mismatch(f"the loss before the update, {expected:.6f}", f"{value:.6f}",
+                   "return the loss you called backward() on, not one recomputed after step().")
+
+
+def check_train_step(answer) -> str | None:
     lr = 0.1
     model = _small_regressor(seed=0)
     loss_fn = nn.MSELoss()
     generator = torch.Generator().manual_seed(1)
-    # Gradients left over from a previous batch, as in the middle of a real training loop.
-    loss_fn(model(torch.randn(8, 3, generator=generator)), torch.randn(8, 1, generator=generator)).backward()
-    inputs, targets = torch.randn(8, 3, generator=generator), torch.randn(8, 1, generator=generator)
-    expected = _sgd_outcomes(model, inputs, targets, loss_fn, lr)
+    batches = [(torch.randn(8, 3, generator=generator), torch.randn(8, 1, generator=generator)) for _ in range(2)]
+    # Expectations first: two correct steps in a row, and two steps that never clear the gradients.
+    correct, losses = _sgd_run(model, batches, loss_fn, lr, clear=True)
+    accumulated, _ = _sgd_run(model, batches, loss_fn, lr, clear=False)
     before = _params(model)
 
     log: list[str] = []
     optimizer = _RecordingSGD(model.parameters(), lr, log)
     for p in model.parameters():
         p.register_hook(lambda grad: log.append("backward") if not log or log[-1] != "backward" else None)
-    returned = call_learner(answer, model, inputs, targets, loss_fn, optimizer)
-    after = _params(model)
-
     want = "one update: zero_grad, forward, loss, backward, step"
-    order = " -> ".join(log) or "nothing"
-    if "backward" not in log:
-        raise Mismatch(want, f"no gradients were computed (calls seen: {order})",
-                       "call loss.backward() after computing the loss; it fills every parameter's .grad.",
-                       "forgot_backward")
-    if not any(event.startswith("step") for event in log):
-        raise Mismatch(want, f"the parameters did not change (calls seen: {order})",
-                       "call optimizer.step() after loss.backward(); backward only computes gradients.",
-                       "forgot_step")
-    if not _same(after, expected["correct"]):
-        if _same(after, before) and "step_without_grad" in log:
+    cleared_after_step = False
+    for call, (inputs, targets) in enumerate(batches):
+        returned = expect.on_copies(answer, model, inputs, targets, loss_fn, optimizer)
+        order = " -> ".join(log) or "nothing"
+        if "backward" not in log:
+            raise Mismatch(want, f"no gradients were computed (calls seen: {order})",
+                           "call loss.backward() after computing the loss; it fills every parameter's .grad.",
+                           "forgot_backward")
+        if not any(event.startswith("step") for event in log):
+            raise Mismatch(want, f"the parameters did not change (calls seen: {order})",
+                           "call optimizer.step() after loss.backward(); backward only computes gradients.",
+                           "forgot_step")
+        after = _params(model)
+        if call == 0 and expect.states_equal(after, before) and "step_without_grad" in log:
             raise Mismatch(want, f"the gradients were cleared after backward, so step had nothing to apply "
-                           f"(calls seen: {order})",
-                           "clear gradients before the forward pass (or before backward), never between "
-                           "backward and step.", "zero_grad_between_backward_and_step")
-        if _same(after, expected["accumulated"]):
-            raise Mismatch(want, "the update used the new gradients plus those left over from the previous batch",
-                           "call optimizer.zero_grad() at the start of each step: PyTorch adds new gradients to "
-                           "existing ones.", "forgot_zero_grad")
-        raise Mismatch(want, f"the parameters changed differently from one SGD step (calls seen: {order})",
-                       "use the optimizer and loss_fn you are given, and call step exactly once.")
-
-    if isinstance(returned, torch.Tensor):
-        raise Mismatch("the loss as a Python float", describe(returned),
-                       "return loss.item(): a tensor keeps the whole computation graph alive and cannot be "
-                       "formatted or compared like a number.", "returns_tensor")
-    if not isinstance(returned, Real) or isinstance(returned, bool):
-        raise Mismatch("the loss as a Python float", describe(returned), "return loss.item().")
-    if not math.isclose(float(returned), expected["loss"], rel_tol=1e-5, abs_tol=1e-7):
-        raise Mismatch(f"the loss before the update, {expected['loss']:.6f}", f"{float(returned):.6f}",
-                       "return the loss you called backward() on, not one recomputed after step().")
+                           f"(calls seen: {order})", "clear gradients before the forward pass (or before "
+                           "backward), never between backward and step.", "zero_grad_between_backward_and_step")
+        if call == 1 and not expect.states_equal(after, correct[1]) and expect.states_equal(after, accumulated[1]):
+            raise Mismatch(f"{want}, twice in a row", "the second update used the new gradients plus those left over "
+                           "from the first step", "call optimizer.zero_grad() in every step (at its start is "
+                           "safest): PyTorch adds new gradients to existing ones.", "forgot_zero_grad")
+        if not expect.states_equal(after, correct[call]):
+            raise Mismatch(want, f"the parameters changed differently from one SGD step (calls seen: {order})",
+                           "use the optimizer and loss_fn you are given, and call step exactly once.")
+        _judge_loss(returned, losses[call], len(inputs))
+        if call == 0:
+            cleared_after_step = all(p.grad is None or not p.grad.any() for p in nn.Module.parameters(model))
+        log.clear()
+    if cleared_after_step:
+        return ("you clear the gradients after optimizer.step(). That is correct in a loop; clearing at the start "
+                "of each step is more robust, since it also drops gradients left by anything that ran before.")
+    return None
 
 
 # ---------------------------------------------------------------- evaluate
@@ -192,11 +202,16 @@ def check_evaluate(answer) -> None:
         _probe(10, 4, num_classes, seed=6, hits_per_batch=[4, 1, 1]),
     )
     for logits, targets in probes:
+        expected = _accuracies(logits, targets, 4)  # before the answer runs
         model = _logit_model(num_classes)
         seen: list[tuple[bool, bool]] = []
         model.register_forward_pre_hook(lambda module, args: seen.append((module.training, torch.is_grad_enabled())))
-        returned = call_learner(answer, model, _loader(logits, targets, 4))
+        given = (logits.clone(), targets.clone())
+        returned = call_learner(answer, model, _loader(*given, 4))
         want = "the fraction of correctly classified samples, computed in eval mode without gradients"
+        if not (torch.equal(given[0], logits) and torch.equal(given[1], targets)):
+            raise Mismatch(want, "the loader's data changed while your function ran",
+                           "only read the batches: do not modify inputs or targets in place.", "modified_input")
         if not seen:
             raise Mismatch(want, "the model was never called", "loop over the loader and call model(inputs).")
         if any(training for training, _ in seen):
@@ -206,11 +221,8 @@ def check_evaluate(answer) -> None:
         if any(grad for _, grad in seen):
             raise Mismatch(want, "gradients were tracked during evaluation, wasting memory and time",
                            "wrap the loop in `with torch.no_grad():` (or torch.inference_mode()).", "tracks_gradients")
-        if isinstance(returned, torch.Tensor) or not isinstance(returned, Real) or isinstance(returned, bool):
-            raise Mismatch("a Python float between 0 and 1", describe(returned),
-                           "return correct / total as a float (use .item() on tensor counts).")
-        value = float(returned)
-        expected = _accuracies(logits, targets, 4)
+        value = expect.number(returned, "a Python float between 0 and 1",
+                              "return correct / total as a float (use .item() on tensor counts).")
         if math.isclose(value, expected["correct"], abs_tol=1e-6):
             continue
         if math.isclose(value, expected["argmax_dim0"], abs_tol=1e-6):
@@ -222,8 +234,10 @@ def check_evaluate(answer) -> None:
                            f"{value:.4f}, the mean of per-batch accuracies: the short last batch counts as much "
                            "as a full one", "add up correct predictions and samples over all batches, divide once "
                            "at the end.", "mean_of_batch_accuracies")
-        if 1 < value <= 100 and math.isclose(value / 100, expected["correct"], abs_tol=1e-6):
-            raise Mismatch(f"accuracy {expected['correct']:.4f}", f"{value:g}, a percentage",
+        if 1 < value <= 100:
+            close = math.isclose(value / 100, expected["correct"], abs_tol=1e-6)
+            raise Mismatch(f"accuracy {expected['correct']:.4f}, a fraction in [0, 1]",
+                           f"{value:g}, which looks like a percentage" + (" (the right one)" if close else ""),
                            "return a fraction in [0, 1]; multiply by 100 only when printing.")
         raise Mismatch(f"accuracy {expected['correct']:.4f} on {len(targets)} samples", f"{value:.4f}",
                        "count correct predictions (outputs.argmax(dim=1) == targets) and divide by the number of samples.")
@@ -241,8 +255,8 @@ EXERCISES = (
             "optimizer.zero_grad(); loss = loss_fn(model(inputs), targets); loss.backward(); optimizer.step()",
             "Return loss.item(), a plain float, not the loss tensor.",
         ),
-        mistakes=("forgot_zero_grad", "forgot_backward", "forgot_step", "zero_grad_between_backward_and_step",
-                  "returns_tensor"),
+        broken=answers.TRAIN_STEP_BROKEN,
+        alternatives=answers.TRAIN_STEP_ALTERNATIVES,
     ),
     Exercise(
         name="evaluate",
@@ -256,6 +270,7 @@ EXERCISES = (
             "Keep running totals: correct += (predictions == targets).sum().item(); total += targets.numel(); "
             "return correct / total at the end.",
         ),
-        mistakes=("forgot_eval", "tracks_gradients", "mean_of_batch_accuracies", "argmax_wrong_dim"),
+        broken=answers.EVALUATE_BROKEN,
+        alternatives=answers.EVALUATE_ALTERNATIVES,
     ),
 )

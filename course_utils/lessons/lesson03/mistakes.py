@@ -1,9 +1,10 @@
 """Lesson 03 mistakes: a Linear layer sized for the wrong feature-map size."""
 from __future__ import annotations
 
-from . import Mistake, Variant
+from ...catalogue import Mistake, Variant
+from .. import lesson_of
 
-LESSON = "03_cnn_shape_flow"
+LESSON = lesson_of(__name__)
 
 
 def _summarize(broken: Variant, fixed: Variant) -> str:

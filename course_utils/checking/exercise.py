@@ -1,0 +1,30 @@
+"""Exercise: one exercise declared as data (what a correct answer does, its checker, help, known answers)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: what the learner writes, how it is judged, the help on offer and the answers it knows.
+
+    ``check(answer)`` raises Mismatch / LearnerError / NotAttempted, or returns None (correct) or a
+    remark to add to the pass. ``broken`` maps each mistake id the checker names to a wrong answer
+    that commits it (tests and show_symptom run these); ``alternatives`` are differently written
+    correct answers that must pass.
+    """
+
+    name: str
+    lesson: str
+    task: str  # one sentence: what a correct answer does
+    check: Callable[[Callable], str | None]
+    solution: Callable  # the reference answer; its source is what solution(name) shows
+    hints: tuple[str, ...]
+    broken: Mapping[str, Callable] = field(default_factory=dict)
+    alternatives: tuple[Callable, ...] = ()
+    time_limit: float = 10.0
+
+    @property
+    def mistakes(self) -> tuple[str, ...]:
+        return tuple(self.broken)

@@ -1,0 +1,82 @@
+"""Model probes the checkers share: which parameters train, what an optimizer holds, where the final Linear is.
+
+They read a model only through nn.Module's own methods (a learner's class cannot override them to lie) and
+never through private attributes or class names, so they work for any architecture.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+
+def named_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    return dict(nn.Module.named_parameters(model))
+
+
+def trainable_names(model: nn.Module) -> set[str]:
+    return {name for name, p in named_parameters(model).items() if p.requires_grad}
+
+
+def frozen_names(model: nn.Module) -> set[str]:
+    return {name for name, p in named_parameters(model).items() if not p.requires_grad}
+
+
+def element_counts(model: nn.Module) -> tuple[int, int]:
+    """(trainable elements, total elements), counting each shared parameter once."""
+    params = named_parameters(model).values()
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+
+
+def names_under(model: nn.Module, prefix: str) -> set[str]:
+    """Parameter names inside the submodule at dotted path ``prefix`` (all names for "")."""
+    return {n for n in named_parameters(model) if not prefix or n == prefix or n.startswith(prefix + ".")}
+
+
+def parameter_names_by_id(model: nn.Module) -> dict[int, str]:
+    return {id(p): name for name, p in named_parameters(model).items()}
+
+
+def optimizer_entries(optimizer: torch.optim.Optimizer) -> list[tuple[int, dict]]:
+    """(id of each parameter, the hyperparameters of its group), in the optimizer's order, repeats kept."""
+    return [(id(p), {k: v for k, v in group.items() if k != "params"})
+            for group in optimizer.param_groups for p in group["params"]]
+
+
+def group_entries(groups: Iterable[dict]) -> list[tuple[int, dict]]:
+    """The same for parameter groups as a learner returns them: params as lists, tuples, generators or one tensor."""
+    entries = []
+    for group in groups:
+        params = group["params"]
+        params = [params] if isinstance(params, torch.Tensor) else list(params)
+        entries += [(id(p), {k: v for k, v in group.items() if k != "params"}) for p in params]
+    return entries
+
+
+def linear_modules(model: nn.Module) -> list[tuple[str, nn.Linear]]:
+    """Every nn.Linear with its dotted path, in registration order."""
+    return [(name, m) for name, m in nn.Module.named_modules(model) if isinstance(m, nn.Linear)]
+
+
+def final_linear(model: nn.Module, example: torch.Tensor) -> tuple[str, nn.Linear] | None:
+    """The Linear layer that runs last in a forward pass on ``example`` (the classifier head), with its path.
+
+    Found by running the model, not by knowing the architecture: hooks record the order in which
+    Linear layers execute. The model is put in eval mode for the pass and given back its own modes.
+    """
+    order: list[str] = []
+    modules = dict(linear_modules(model))
+    handles = [m.register_forward_hook(lambda mod, args, out, name=name: order.append(name))
+               for name, m in modules.items()]
+    modes = [(m, m.training) for m in nn.Module.modules(model)]
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes:
+            module.training = training
+    return (order[-1], modules[order[-1]]) if order else None

@@ -1,0 +1,204 @@
+"""Everything global a check saves and restores, as one table; checks also run in a known, clean state."""
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import random
+import signal
+import sys
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+_IN_MAIN = threading.main_thread
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One piece of global state: how to read it, and how to put a read value back."""
+
+    name: str
+    get: Callable[[], Any]
+    put: Callable[[Any], None]
+    main_thread_only: bool = False
+    compare: bool = True  # put back only when it differs (some setters are slow); False: always put back
+
+
+def _put_default_device(device: torch.device) -> None:
+    torch.set_default_device(None if device.type == "cpu" else device)
+
+
+def _get_environ() -> tuple[Any, dict[str, str]]:
+    return os.environ, dict(os.environ)
+
+
+def _put_environ(saved: tuple[Any, dict[str, str]]) -> None:
+    environ, values = saved
+    os.environ = environ  # the answer may have replaced the object itself
+    for key in [k for k in environ if k not in values]:
+        del environ[key]
+    for key, value in values.items():
+        if environ.get(key) != value:
+            environ[key] = value
+
+
+def _get_list(owner: Any, name: str) -> Callable[[], tuple[Any, list]]:
+    return lambda: (getattr(owner, name), list(getattr(owner, name)))
+
+
+def _put_list(owner: Any, name: str) -> Callable[[tuple[Any, list]], None]:
+    def put(saved: tuple[Any, list]) -> None:
+        original, items = saved
+        original[:] = items
+        setattr(owner, name, original)
+    return put
+
+
+def _put_warning_filters(saved: tuple[Any, list]) -> None:
+    _put_list(warnings, "filters")(saved)
+    warnings._filters_mutated()  # noqa: SLF001  (tell the warnings cache the filters changed)
+
+
+def _get_handlers() -> dict[int, Any]:
+    handlers = {}
+    for signum in signal.valid_signals():
+        try:
+            handlers[signum] = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+    return handlers
+
+
+def _put_handlers(saved: dict[int, Any]) -> None:
+    for signum, handler in saved.items():
+        if handler is not None and signal.getsignal(signum) is not handler:
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                signal.signal(signum, handler)
+
+
+_TIMERS = tuple(getattr(signal, n) for n in ("ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF") if hasattr(signal, n))
+
+
+def _get_timers() -> dict[int, tuple[float, float]]:
+    return {timer: signal.getitimer(timer) for timer in _TIMERS}
+
+
+def _put_timers(saved: dict[int, tuple[float, float]]) -> None:
+    # A timer the answer started is stopped; one running before the check keeps what it has left.
+    for timer, (delay, interval) in saved.items():
+        now_delay, now_interval = signal.getitimer(timer)
+        if (now_delay > 0) != (delay > 0) or now_interval != interval or now_delay > delay:
+            signal.setitimer(timer, max(delay, 0.0), interval)
+
+
+def _get_mask() -> set:
+    return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def _put_mask(saved: set) -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, saved)
+
+
+def _cuda_rng() -> Any:
+    return torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+
+
+def _put_cuda_rng(states: Any) -> None:
+    if states is not None:
+        torch.cuda.set_rng_state_all(states)
+
+
+def _deterministic() -> tuple[bool, bool]:
+    return torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+
+
+def _anomaly() -> tuple[bool, bool]:
+    return torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled()
+
+
+def _put_cudnn(saved: tuple[bool, bool, bool]) -> None:
+    torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved
+
+
+def _std_streams() -> tuple[Any, ...]:
+    return sys.stdin, sys.stdout, sys.stderr, sys.displayhook, sys.excepthook
+
+
+def _put_std_streams(saved: tuple[Any, ...]) -> None:
+    sys.stdin, sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = saved
+
+
+def _put_cwd(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.chdir(path)
+
+
+# Restored in reverse order, so the signal mask comes back last (after handlers and timers).
+STATE: tuple[Saved, ...] = (
+    Saved("signal mask", _get_mask, _put_mask, main_thread_only=True),
+    Saved("signal handlers", _get_handlers, _put_handlers, main_thread_only=True, compare=False),
+    Saved("interval timers", _get_timers, _put_timers, main_thread_only=True, compare=False),
+    Saved("Python RNG", random.getstate, random.setstate, compare=False),
+    Saved("NumPy RNG", np.random.get_state, np.random.set_state, compare=False),
+    Saved("torch RNG", torch.get_rng_state, torch.set_rng_state, compare=False),
+    Saved("CUDA RNG", _cuda_rng, _put_cuda_rng, compare=False),
+    Saved("grad mode", torch.is_grad_enabled, torch.set_grad_enabled),
+    Saved("default dtype", torch.get_default_dtype, torch.set_default_dtype),
+    Saved("default device", torch.get_default_device, _put_default_device),
+    Saved("torch threads", torch.get_num_threads, torch.set_num_threads),
+    Saved("deterministic algorithms", _deterministic, lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])),
+    Saved("anomaly detection", _anomaly, lambda v: torch.set_anomaly_enabled(v[0], v[1])),
+    Saved("cuDNN flags", lambda: (torch.backends.cudnn.enabled, torch.backends.cudnn.benchmark,
+                                  torch.backends.cudnn.deterministic), _put_cudnn),
+    Saved("float32 matmul precision", torch.get_float32_matmul_precision, torch.set_float32_matmul_precision),
+    Saved("NumPy error handling", np.geterr, lambda v: np.seterr(**v)),
+    Saved("working directory", os.getcwd, _put_cwd),
+    Saved("environment", _get_environ, _put_environ, compare=False),
+    Saved("standard streams and hooks", _std_streams, _put_std_streams, compare=False),
+    Saved("warnings filters", _get_list(warnings, "filters"), _put_warning_filters, compare=False),
+    Saved("warnings display", lambda: (warnings.showwarning, warnings.formatwarning),
+          lambda v: (setattr(warnings, "showwarning", v[0]), setattr(warnings, "formatwarning", v[1])), compare=False),
+    Saved("sys.path", _get_list(sys, "path"), _put_list(sys, "path"), compare=False),
+    Saved("recursion limit", sys.getrecursionlimit, sys.setrecursionlimit),
+    Saved("switch interval", sys.getswitchinterval, sys.setswitchinterval),
+    Saved("trace and profile functions", lambda: (sys.gettrace(), sys.getprofile()),
+          lambda v: (sys.settrace(v[0]), sys.setprofile(v[1])), compare=False),
+    Saved("garbage collector", gc.isenabled, lambda on: gc.enable() if on else gc.disable()),
+)
+
+
+def clean_check_state() -> None:
+    """The state every check runs in, whatever the notebook set: expectations never depend on it."""
+    torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)
+    if torch.get_default_device().type != "cpu":
+        torch.set_default_device(None)
+    if torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(False)  # slow to call (~20 ms), so only when needed
+    torch.set_anomaly_enabled(False)
+    if sys.getrecursionlimit() < 1000:
+        sys.setrecursionlimit(1000)
+
+
+@contextlib.contextmanager
+def preserved_global_state(clean: bool = True) -> Iterator[None]:
+    """Save every entry of STATE, optionally switch to the clean check state, and restore everything after."""
+    in_main = threading.current_thread() is _IN_MAIN()
+    entries = [entry for entry in STATE if in_main or not entry.main_thread_only]
+    saved = [(entry, entry.get()) for entry in entries]
+    try:
+        if clean:
+            clean_check_state()
+        yield
+    finally:
+        for entry, value in reversed(saved):
+            try:
+                if not entry.compare or entry.get() != value:
+                    entry.put(value)
+            except (RuntimeError, ValueError, TypeError, OSError):
+                continue  # e.g. CUDA became unusable: restore the rest

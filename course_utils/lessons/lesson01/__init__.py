@@ -1,0 +1,1 @@
+"""Lesson 01: exercises, answers and catalogue entries."""

@@ -1,0 +1,171 @@
+"""Lesson 02 answers the checkers know: one wrong answer per named mistake, and correct answers written other ways."""
+import torch
+
+
+# ---------------------------------------------------------------- train_step: wrong answers
+
+def forgot_zero_grad(model, inputs, targets, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def forgot_backward(model, inputs, targets, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    optimizer.step()
+    return loss.item()
+
+
+def forgot_step(model, inputs, targets, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    return loss.item()
+
+
+def zero_grad_between_backward_and_step(model, inputs, targets, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def returns_tensor(model, inputs, targets, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def train_step_modified_input(model, inputs, targets, loss_fn, optimizer):
+    optimizer.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    inputs.zero_()  # "free the memory" of the batch, which belongs to the caller
+    return loss.item()
+
+
+TRAIN_STEP_BROKEN = {
+    "forgot_zero_grad": forgot_zero_grad,
+    "forgot_backward": forgot_backward,
+    "forgot_step": forgot_step,
+    "zero_grad_between_backward_and_step": zero_grad_between_backward_and_step,
+    "returns_tensor": returns_tensor,
+    "modified_input": train_step_modified_input,
+}
+
+
+# ---------------------------------------------------------------- train_step: correct answers in other styles
+
+def train_step_model_zero_grad(model, inputs, targets, loss_fn, optimizer):
+    model.zero_grad()
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def train_step_manual_clear(model, inputs, targets, loss_fn, optimizer):
+    for p in model.parameters():
+        p.grad = None
+    outputs = model(inputs)
+    loss = loss_fn(outputs, targets)
+    loss.backward()
+    optimizer.step()
+    return loss.detach().item()
+
+
+def train_step_zero_before_backward(model, inputs, targets, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), targets)
+    optimizer.zero_grad(set_to_none=False)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_clear_after_step(model, inputs, targets, loss_fn, optimizer):
+    loss = loss_fn(model(inputs), targets)   # the style of many books: clear at the end of the step
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
+
+
+TRAIN_STEP_ALTERNATIVES = (train_step_model_zero_grad, train_step_manual_clear, train_step_zero_before_backward,
+                           train_step_clear_after_step)
+
+
+# ---------------------------------------------------------------- evaluate: wrong answers
+
+def forgot_eval(model, loader):
+    with torch.no_grad():
+        return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
+
+
+def tracks_gradients(model, loader):
+    model.eval()
+    return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
+
+
+def mean_of_batch_accuracies(model, loader):
+    model.eval()
+    accuracies = []
+    with torch.no_grad():
+        for x, y in loader:
+            accuracies.append((model(x).argmax(1) == y).float().mean().item())
+    return sum(accuracies) / len(accuracies)
+
+
+def argmax_wrong_dim(model, loader):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(0) == y).sum().item()
+    return correct / len(loader.dataset)
+
+
+def evaluate_modified_input(model, loader):
+    model.eval()
+    inputs, targets = loader.dataset.tensors     # the whole dataset at once, without batches
+    with torch.no_grad():
+        inputs.sub_(inputs.mean())                # "centres" the caller's data in place
+        return (model(inputs).argmax(1) == targets).float().mean().item()
+
+
+EVALUATE_BROKEN = {
+    "forgot_eval": forgot_eval,
+    "tracks_gradients": tracks_gradients,
+    "mean_of_batch_accuracies": mean_of_batch_accuracies,
+    "argmax_wrong_dim": argmax_wrong_dim,
+    "modified_input": evaluate_modified_input,
+}
+
+
+# ---------------------------------------------------------------- evaluate: correct answers in other styles
+
+@torch.inference_mode()
+def evaluate_inference_mode(model, loader):
+    model.eval()
+    right = total = 0
+    for x, y in loader:
+        _, predicted = torch.max(model(x), 1)
+        right += int((predicted == y).sum())
+        total += y.shape[0]
+    return right / total
+
+
+def evaluate_concatenated(model, loader):
+    model.train(False)
+    with torch.no_grad():
+        predictions = torch.cat([model(x).argmax(-1) for x, _ in loader])
+    targets = torch.cat([y for _, y in loader])
+    return (predictions == targets).float().mean().item()
+
+
+EVALUATE_ALTERNATIVES = (evaluate_inference_mode, evaluate_concatenated)

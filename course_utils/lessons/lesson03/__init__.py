@@ -1,0 +1,1 @@
+"""Lesson 03: exercises, answers and catalogue entries."""

@@ -1,0 +1,186 @@
+"""Lesson 03 exercises: the convolution output-size formula (conv_output_size) and a small CNN (build_cnn)."""
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+from ...checking import expect
+from ...checking.describe import describe
+from ...checking.exercise import Exercise
+from ...checking.explain import explain_error
+from ...checking.sandbox import LearnerError, Mismatch, call_learner
+from .. import lesson_of
+from . import answers
+
+LESSON = lesson_of(__name__)
+
+
+# ---------------------------------------------------------------- conv_output_size
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """Spatial size after nn.Conv2d: floor((size + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1."""
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+# (size, kernel, stride, padding, dilation): plain, padded, strided with a remainder, dilated, 1x1, boundary
+_CASES = ((32, 3, 1, 0, 1), (32, 3, 1, 1, 1), (33, 3, 2, 0, 1), (64, 7, 2, 3, 1), (28, 5, 3, 1, 1),
+          (32, 3, 1, 0, 2), (20, 3, 2, 2, 3), (9, 1, 1, 0, 1), (5, 5, 1, 0, 1))
+
+
+def _torch_size(size, kernel, stride, padding, dilation) -> int:
+    conv = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
+    with torch.no_grad():
+        return conv(torch.zeros(1, 1, size, size)).shape[-1]
+
+
+def _table(cases, expected, got) -> str:
+    return "; ".join(f"size={s}, kernel={k}, stride={st}, padding={p}, dilation={d}: nn.Conv2d gives "
+                     f"{expected[(s, k, st, p, d)]}, yours {got[(s, k, st, p, d)]!r}" for s, k, st, p, d in cases[:2])
+
+
+def check_conv_output_size(answer) -> None:
+    expected = {case: _torch_size(*case) for case in _CASES}
+    got = {}
+    for case in _CASES:
+        size, kernel, stride, padding, dilation = case
+        raw = call_learner(answer, size, kernel, stride=stride, padding=padding, dilation=dilation)
+        if raw is None:
+            raise Mismatch("an int for every setting", describe(None), "end the function with `return` and the size.")
+        got[case] = expect.number(raw, "an int for every setting",
+                                  "compute the size with plain Python arithmetic on the int arguments and return it.")
+    want = "the size nn.Conv2d produces, floor((size + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1"
+    # A size that is not a whole number is the first thing a learner sees, whatever else is wrong.
+    fractional = [c for c in _CASES if isinstance(got[c], float) and (not math.isfinite(got[c]) or got[c] % 1)]
+    if fractional:
+        raise Mismatch(want, f"sizes that are not whole numbers: {_table(fractional, expected, got)}",
+                       "floor the division (use //): a window that does not fit is dropped.", "not_floored")
+    wrong = [c for c in _CASES if got[c] != expected[c]]
+    if not wrong:
+        if any(isinstance(v, float) for v in got.values()):
+            value = next(v for v in got.values() if isinstance(v, float))
+            raise Mismatch("an int", describe(value), "use // (floor division) so the result is an int.", "not_floored")
+        defaults = expect.number(call_learner(answer, 32, 3), "conv_output_size(32, 3) == 30", "return the size.")
+        if defaults != 30:
+            raise Mismatch("conv_output_size(32, 3) == 30 using the defaults stride=1, padding=0, dilation=1",
+                           describe(defaults), "give the parameters those defaults in the def line.")
+        return
+    if all(got[c] == expected[c] - 1 for c in _CASES):
+        raise Mismatch(want, _table(wrong, expected, got), "add 1: the formula counts window positions, the first "
+                       "one included.", "forgot_plus_one")
+    exact = {c: (c[0] + 2 * c[3] - c[4] * (c[1] - 1) - 1) / c[2] + 1 for c in _CASES}
+    if all(got[c] == math.ceil(exact[c]) for c in _CASES):
+        raise Mismatch(want, _table(wrong, expected, got), "floor the division (use //): a window that does not fit "
+                       "is dropped, never rounded up.", "not_floored")
+    no_dilation = {c: (c[0] + 2 * c[3] - c[1]) // c[2] + 1 for c in _CASES}
+    if all(got[c] == no_dilation[c] for c in _CASES) and all(c[4] > 1 for c in wrong):
+        raise Mismatch(want, _table(wrong, expected, got), "a dilated kernel spans dilation*(kernel_size - 1) + 1 "
+                       "pixels.", "ignored_dilation")
+    raise Mismatch(want, _table(wrong, expected, got), "compare with the formula term by term, starting from the "
+                   "size=32, kernel=3 case.")
+
+
+# ---------------------------------------------------------------- build_cnn
+
+def build_cnn(num_classes: int) -> nn.Module:
+    """A small CNN: [B, 3, 64, 64] images -> [B, num_classes] logits."""
+    return nn.Sequential(
+        nn.Conv2d(3, 16, kernel_size=3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),   # 32x32
+        nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),  # 16x16
+        nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),  # 8x8
+        nn.Flatten(),
+        nn.Linear(64 * 8 * 8, num_classes),
+    )
+
+
+MAX_PARAMETERS = 500_000
+
+
+def _forward(model, batch: torch.Tensor, num_classes: int):
+    try:
+        with torch.no_grad():
+            return call_learner(model, batch)
+    except LearnerError as err:
+        if "mat1 and mat2 shapes cannot be multiplied" in err.original_text:
+            explanation, _ = explain_error(err.original_text)
+            raise Mismatch(f"logits of shape [{len(batch)}, {num_classes}] for a [{len(batch)}, 3, 64, 64] batch",
+                           f"the model raised {err}", f"{explanation} For 64x64 inputs, trace the shape after the last "
+                           "pooling layer, or use nn.AdaptiveAvgPool2d so the size stops mattering.",
+                           "wrong_in_features") from None
+        raise
+
+
+def _judge_logits(out, batch_size: int, num_classes: int) -> torch.Tensor:
+    want = f"logits of shape [{batch_size}, {num_classes}] for build_cnn({num_classes})"
+    out = expect.tensor(out, want, "return the model's output tensor from forward.")
+    if out.dim() == 4:
+        raise Mismatch(want, f"{describe(out)}: a spatial map per image, not one score per class",
+                       "after the last convolution, pool to 1x1 (nn.AdaptiveAvgPool2d(1)) or flatten with "
+                       "torch.flatten(x, 1), then end with nn.Linear(..., num_classes).")
+    if out.dim() == 2 and out.shape[0] == batch_size and out.shape[1] != num_classes:
+        raise Mismatch(want, describe(out), "use the num_classes argument as the last layer's out_features.",
+                       "ignores_num_classes")
+    if tuple(out.shape) != (batch_size, num_classes):
+        raise Mismatch(want, describe(out), "flatten with torch.flatten(x, 1) and end with nn.Linear(..., num_classes).")
+    if not out.is_floating_point():
+        raise Mismatch(want, describe(out), "return the raw float scores of the last Linear layer, not class indices.")
+    return out
+
+
+def check_build_cnn(answer) -> None:
+    torch.manual_seed(0)
+    for num_classes in (5, 7):
+        model = expect.module(call_learner(answer, num_classes), "an nn.Module",
+                              "return the model, e.g. nn.Sequential(...).")
+        convs = sum(isinstance(m, nn.Conv2d) for m in nn.Module.modules(model))
+        if convs < 2:
+            raise Mismatch("at least two Conv2d layers", f"a model with {convs} Conv2d layer{'s' * (convs != 1)}",
+                           "stack two or more convolution blocks.")
+        probe = call_learner(copy.deepcopy, model)  # the learner's model keeps its mode and its lazy layers
+        probe.eval()
+        for batch_size in (4, 1):  # boundary: a batch of one
+            out = _judge_logits(_forward(probe, torch.rand(batch_size, 3, 64, 64), num_classes), batch_size,
+                                num_classes)
+        count = sum(p.numel() for p in nn.Module.parameters(probe))  # after a forward pass: lazy layers are sized
+        if count > MAX_PARAMETERS:
+            raise Mismatch(f"at most {MAX_PARAMETERS:,} parameters", f"{count:,}",
+                           "use fewer channels, or pool before the Linear layer so it has fewer inputs.")
+        if torch.all(out >= 0) and torch.allclose(out.sum(dim=1), torch.ones(len(out)), atol=1e-4):
+            raise Mismatch("raw logits (CrossEntropyLoss applies softmax itself)", "rows that are probabilities summing to 1",
+                           "remove the final Softmax layer.", "softmax_before_ce")
+
+
+EXERCISES = (
+    Exercise(
+        name="conv_output_size",
+        lesson=LESSON,
+        task="compute the spatial output size of nn.Conv2d from size, kernel_size, stride, padding and dilation",
+        check=check_conv_output_size,
+        solution=conv_output_size,
+        hints=(
+            "Count how many positions the kernel window can take along one side.",
+            "A dilated kernel covers dilation*(kernel_size - 1) + 1 pixels; padding adds 2*padding pixels.",
+            "(size + 2*padding - dilation*(kernel_size - 1) - 1) // stride + 1",
+        ),
+        broken=answers.CONV_BROKEN,
+        alternatives=answers.CONV_ALTERNATIVES,
+    ),
+    Exercise(
+        name="build_cnn",
+        lesson=LESSON,
+        task="build a CNN with at least two Conv2d layers and at most 500k parameters mapping [B, 3, 64, 64] "
+             "to [B, num_classes] logits",
+        check=check_build_cnn,
+        solution=build_cnn,
+        hints=(
+            "Blocks of Conv2d -> ReLU -> MaxPool2d(2) halve the size: 64 -> 32 -> 16 -> 8.",
+            "After the last block, flatten with nn.Flatten() and map C*H*W features to num_classes with nn.Linear.",
+            "Either compute in_features (channels x 8 x 8 after three poolings) or add nn.AdaptiveAvgPool2d(1) so it is "
+            "just the channel count. No Softmax at the end.",
+        ),
+        broken=answers.CNN_BROKEN,
+        alternatives=answers.CNN_ALTERNATIVES,
+    ),
+)

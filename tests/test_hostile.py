@@ -1,0 +1,328 @@
+"""Hostile and junk answers (SPEC §4): nothing an answer does makes check_exercise raise, hang past its limit,
+leak state, or give a false pass. Cases that could kill or poison the process run in a fresh interpreter."""
+import inspect
+import io
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import check_exercise
+from course_utils.lessons.lesson01.answers import flatten_with_reshape
+from course_utils.lessons.lesson03.answers import ModuleCNN
+from course_utils.registry import all_exercises
+from helpers import ROOT, Hostile
+
+
+def _isolated(code: str, timeout: float = 120) -> dict:
+    """Run ``code`` in a fresh interpreter with course_utils importable; it prints one JSON object last."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- exceptions of every kind become "failed"
+
+class Boom(BaseException):
+    """A custom BaseException, as a learner (or a library) might define."""
+
+
+class BadText(Exception):
+    def __str__(self):
+        raise RuntimeError("str of the exception itself fails")
+
+
+def _raises(exc):
+    def answer(*args, **kwargs):
+        raise exc
+    return answer
+
+
+RAISED = {
+    "GeneratorExit": GeneratorExit(),
+    "custom BaseException": Boom("boom"),
+    "SystemExit": SystemExit(3),
+    "exception whose str raises": BadText(),
+    "StopIteration": StopIteration(),
+    "RecursionError": RecursionError("deep"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(all_exercises()))
+@pytest.mark.parametrize("kind", sorted(RAISED))
+def test_anything_raised_is_a_failure(name, kind):
+    result = check_exercise(name, _raises(RAISED[kind]))
+    assert result.status == "failed", result
+    assert str(result) and result._repr_html_()
+
+
+@pytest.mark.parametrize("name", sorted(all_exercises()))
+def test_returned_objects_that_fail_to_print_or_compare_are_failures(name):
+    result = check_exercise(name, lambda *args, **kwargs: Hostile())
+    assert result.status == "failed", result
+    pair = check_exercise(name, lambda *args, **kwargs: (Hostile(), Hostile()))
+    assert pair.status == "failed", pair
+
+
+def test_non_callable_answer_whose_repr_raises():
+    result = check_exercise("to_batch", Hostile())
+    assert result.status == "failed" and "Hostile" in result.message
+
+
+def test_repr_that_never_ends_hits_the_time_limit():
+    class Endless:
+        def __repr__(self):
+            while True:
+                pass
+    start = time.perf_counter()
+    result = check_exercise("evaluate", lambda model, loader: Endless(), time_limit=0.3)
+    assert result.status == "failed" and time.perf_counter() - start < 3
+
+
+def test_a_misspelt_forward_is_a_failure_not_a_stub():
+    class Net(torch.nn.Module):
+        def __init__(self, num_classes):
+            super().__init__()
+            self.convs = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, num_classes, 3))
+
+        def foward(self, x):  # sic
+            return self.convs(x).mean((2, 3))
+    result = check_exercise("build_cnn", Net)
+    assert result.status == "failed" and "forward" in result.message and "spelling" in result.message
+
+
+def test_keyboard_interrupt_still_stops_the_check():
+    with pytest.raises(KeyboardInterrupt):
+        check_exercise("to_batch", _raises(KeyboardInterrupt()))
+
+
+# ---------------------------------------------------------------- the time limit holds
+
+def _swallows(*args, **kwargs):
+    while True:
+        try:
+            while True:
+                pass
+        except BaseException:  # noqa: BLE001  (deliberately hostile)
+            continue
+
+
+def _resets_the_alarm(*args, **kwargs):
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    while True:
+        try:
+            time.sleep(0.05)
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def _blocks_the_alarm(*args, **kwargs):
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    while True:
+        try:
+            pass
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def _own_handler(*args, **kwargs):
+    signal.signal(signal.SIGALRM, lambda *a: None)
+    while True:
+        try:
+            time.sleep(0.01)
+        except BaseException:  # noqa: BLE001
+            pass
+
+
+def _replaces_setitimer(*args, **kwargs):
+    signal.setitimer = lambda *a, **k: (0.0, 0.0)
+    try:
+        while True:
+            pass
+    finally:
+        signal.setitimer = ORIGINAL_SETITIMER
+
+
+def _returns_late(x):
+    try:
+        while True:
+            pass
+    except BaseException:  # noqa: BLE001
+        return torch.flatten(x, 1)
+
+
+def _clears_its_trace(*args, **kwargs):
+    while True:
+        try:
+            sys.settrace(None)
+        except BaseException:  # noqa: BLE001
+            sys.settrace(None)
+
+
+ORIGINAL_SETITIMER = signal.setitimer
+DEFEATS = {"swallows the timeout": _swallows, "resets the alarm": _resets_the_alarm,
+           "blocks the alarm": _blocks_the_alarm, "installs its own handler": _own_handler,
+           "replaces signal.setitimer": _replaces_setitimer, "returns late with a right answer": _returns_late,
+           "clears the trace function": _clears_its_trace}
+
+
+@pytest.mark.parametrize("kind", sorted(DEFEATS))
+def test_time_limit_cannot_be_defeated(kind):
+    handler, mask = signal.getsignal(signal.SIGALRM), signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    start = time.perf_counter()
+    result = check_exercise("flatten_features", DEFEATS[kind], time_limit=0.3)
+    assert time.perf_counter() - start < 3
+    assert result.status == "failed" and "did not finish within 0.3 s" in result.message
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and sys.gettrace() is None
+    assert check_exercise("flatten_features", flatten_with_reshape).passed  # the next check is unaffected
+
+
+@pytest.mark.parametrize("limit", [0, -1, math.nan, math.inf, "10", True, 1e9])
+def test_unusable_time_limits_are_refused_not_obeyed(limit):
+    start = time.perf_counter()
+    result = check_exercise("flatten_features", _swallows, time_limit=limit)
+    assert time.perf_counter() - start < 1 and result.status == "error" and "time_limit" in result.message
+
+
+# ---------------------------------------------------------------- global state is as it was
+
+def test_global_state_is_restored(tmp_path):
+    def meddles(x):
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+        torch.autograd.set_detect_anomaly(True)
+        torch.set_default_device("meta")
+        torch.set_default_dtype(torch.float64)
+        os.chdir(tmp_path)
+        os.environ["COURSE_HOSTILE"] = "1"
+        sys.stdout = sys.stderr = io.StringIO()
+        warnings.simplefilter("error")
+        sys.path.insert(0, "/nowhere")
+        sys.setrecursionlimit(len(inspect.stack()) + 40)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.setitimer(signal.ITIMER_REAL, 50)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        np.seterr(all="raise")
+        return torch.flatten(x, 1)
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.is_anomaly_enabled(),
+              torch.get_default_device(), torch.get_default_dtype(), os.getcwd(), dict(os.environ), sys.stdout,
+              sys.stderr, list(warnings.filters), list(sys.path), sys.getrecursionlimit(),
+              signal.getsignal(signal.SIGINT), signal.getitimer(signal.ITIMER_REAL),
+              signal.pthread_sigmask(signal.SIG_BLOCK, []), np.geterr())
+    check_exercise("flatten_features", meddles)
+    after = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(), torch.is_anomaly_enabled(),
+             torch.get_default_device(), torch.get_default_dtype(), os.getcwd(), dict(os.environ), sys.stdout,
+             sys.stderr, list(warnings.filters), list(sys.path), sys.getrecursionlimit(),
+             signal.getsignal(signal.SIGINT), signal.getitimer(signal.ITIMER_REAL),
+             signal.pthread_sigmask(signal.SIG_BLOCK, []), np.geterr())
+    assert after == before
+    assert check_exercise("flatten_features", flatten_with_reshape).passed
+
+
+def test_checks_run_in_a_clean_state_whatever_the_notebook_set():
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert check_exercise("train_step", all_exercises()["train_step"].solution).passed
+        assert torch.get_default_dtype() == torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+# ---------------------------------------------------------------- no false passes
+
+def test_lying_numbers_and_tensors_cannot_pass():
+    class Yes(int):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = int.__hash__
+    assert check_exercise("conv_output_size", lambda *args, **kwargs: Yes(1)).status == "failed"
+
+    class Liar(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            if func in (torch.equal, torch.allclose):
+                return True
+            return super().__torch_function__(func, types, args, kwargs or {})
+    result = check_exercise("flatten_features", lambda x: torch.zeros(x.shape[0], x[0].numel()).as_subclass(Liar))
+    assert result.status == "failed"
+
+
+def test_mutated_inputs_cannot_pass():
+    for name in ("to_batch", "flatten_features", "train_step", "evaluate", "build_transforms", "make_loaders"):
+        assert check_exercise(name, all_exercises()[name].broken["modified_input"]).mistake == "modified_input"
+
+
+PATCHES = {
+    "torch.allclose": "torch.allclose = lambda *a, **k: True",
+    "torch.equal": "torch.equal = lambda *a, **k: True",
+    "Tensor.argmax": "torch.Tensor.argmax = lambda self, *a, **k: torch.zeros((), dtype=torch.long)",
+    "a course_utils internal": "import course_utils.checking.expect as e; e.same = lambda *a, **k: True",
+}
+
+
+def test_patched_torch_or_course_utils_is_refused_not_trusted():
+    code = """
+        import json, torch
+        import course_utils.checking.expect
+        from course_utils import check_exercise
+        wrong = lambda x: torch.zeros(x.shape[0], x[0].numel())
+        assert check_exercise("flatten_features", wrong).status == "failed"   # seen unpatched first
+        outcomes = {}
+        for label, patch in PATCHES.items():
+            saved = (torch.allclose, torch.equal, course_utils.checking.expect.same)
+            exec(patch)
+            outcomes[label] = [check_exercise("flatten_features", wrong).status,
+                               check_exercise("evaluate", lambda m, l: 0.0).status]
+            torch.allclose, torch.equal, course_utils.checking.expect.same = saved
+            if "argmax" in vars(torch.Tensor):
+                del torch.Tensor.argmax
+        outcomes["restored"] = check_exercise("flatten_features", wrong).status
+        def patches_during_the_check(x):
+            torch.equal = lambda *a, **k: True
+            return wrong(x)
+        outcomes["patched by the answer"] = check_exercise("flatten_features", patches_during_the_check).status
+        print(json.dumps(outcomes))
+    """
+    outcomes = _isolated(f"PATCHES = {PATCHES!r}\n" + textwrap.dedent(code))
+    for label in PATCHES:
+        assert outcomes[label] == ["error", "error"], label
+    assert outcomes["restored"] == "failed" and outcomes["patched by the answer"] == "error"
+
+
+def test_default_device_meta_set_by_an_answer_does_not_break_later_checks():
+    outcomes = _isolated("""
+        import json, torch
+        from course_utils import check_exercise
+        from course_utils.lessons.lesson01.answers import flatten_with_reshape
+        def meta(x):
+            torch.set_default_device("meta")
+            return torch.flatten(x, 1)
+        first = check_exercise("flatten_features", meta).status
+        print(json.dumps({"first": first, "device": str(torch.get_default_device()),
+                          "next": check_exercise("flatten_features", flatten_with_reshape).status}))
+    """)
+    assert outcomes == {"first": "passed", "device": "cpu", "next": "passed"}
+
+
+def test_the_checker_leaves_a_returned_model_in_its_mode():
+    models = []
+
+    def keeps_a_reference(num_classes):
+        models.append(ModuleCNN(num_classes))
+        return models[-1]
+    check_exercise("build_cnn", keeps_a_reference)
+    assert models and all(model.training for model in models)
