@@ -3,6 +3,9 @@
 
 PYTHON ?= python3
 VENV   := .venv
+# The name JupyterLab shows for the course's kernel; the notebooks store the same one (a test checks),
+# so opening a notebook does not change it.
+KERNEL_DISPLAY := Python 3 (PyTorch CNN course)
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
 # Generated data and the course backbone are cached in the repo (.course-cache/, git-ignored).
@@ -11,34 +14,38 @@ COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache
 # a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
 TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 
-.PHONY: lab test nbval exercises backbone bench lock clean
+.PHONY: lab test nbval prepare exercises backbone bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,lab]"
+	@echo "Installing the pinned packages into $(VENV): about 6 GB (PyTorch brings its CUDA libraries) and 3-5 minutes the first time."
+	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[test,lab]"
 	@# The notebooks ask for the kernel "python3": register this environment's Python under that name.
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (PyTorch CNN course)" >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY)" >/dev/null
 	@touch $(STAMP)
 
-lab: $(STAMP)  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)
+prepare: $(STAMP)  ## verify (or build) the dataset and the backbone, set JupyterLab's defaults
+	$(COURSE_ENV) $(BIN)/python -m course_utils.prepare
+
+lab: prepare  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)
 	@# JUPYTER_PATH puts this environment's kernel ahead of any user-wide "python3" kernel.
 	@# In containers you are often root, which JupyterLab refuses unless told it is intended.
 	@# Serve the whole course (exercises/ too) but open the file browser in notebooks/.
 	$(COURSE_ENV) JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: $(STAMP)  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
+test: prepare  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest
 
-nbval: $(STAMP)  ## only the notebook checks
+nbval: prepare  ## only the notebook checks
 	$(TEST_ENV) $(BIN)/python -m pytest notebooks solutions
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m course_utils.make_exercises
 
-backbone: $(STAMP)  ## (re)build the cached course backbone (about 2 minutes)
-	$(COURSE_ENV) $(BIN)/python -m course_utils.pretrained --rebuild
+backbone: $(STAMP)  ## regenerate the shipped course backbone (course_utils/assets; resumable, about 2 minutes)
+	$(COURSE_ENV) $(BIN)/python -m course_utils.backbone
 
 bench: $(STAMP)  ## time check_exercise and run_symptom on this machine
 	$(TEST_ENV) $(BIN)/python tests/benchmark.py

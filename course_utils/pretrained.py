@@ -2,33 +2,31 @@
 
 COURSE_WEIGHTS chooses: "auto" (default: ImageNet if cached or downloadable within seconds, else
 course), "imagenet" (fail clearly if unavailable) or "course" (never touches the network).
-The course backbone is torchvision's resnet18 pretrained by `build_course_backbone` on a generated
-source task of 16 shapes; it is built on first use (about 2 minutes on 2 CPU cores) and cached.
+The course backbone is torchvision's resnet18 pretrained by the course's own code on a generated source
+task of 16 shapes (course_utils.backbone). It ships with the course and is verified by SHA-256 when
+loaded; only if that file is missing or damaged is it built on this machine (resumable) and cached.
 """
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchvision.models import ResNet18_Weights, resnet18
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
-from tqdm.auto import tqdm
 
-from .data import SOURCE_TASK, TaskSpec, cache_dir, task_arrays
+from .backbone import BACKBONE_VERSION, MANIFEST, SHIPPED, build_course_backbone, sha256_of, write_manifest
+from .data import cache_dir
 
 WEIGHTS_ENV = "COURSE_WEIGHTS"
 MODES = ("auto", "imagenet", "course")
-BACKBONE_VERSION = 1
 DOWNLOAD_TIMEOUT = 5.0  # seconds allowed to reach the download server before falling back
 
 
@@ -69,7 +67,9 @@ class CourseWeights:
         return Preset(self.meta["crop_size"], self.meta["resize_size"], self.meta["mean"], self.meta["std"])
 
     def get_state_dict(self, progress: bool = True, check_hash: bool = False) -> dict:
-        return torch.load(self.path, map_location="cpu", weights_only=True)["state_dict"]
+        """The weights as float32 tensors (they are stored in half precision)."""
+        state = torch.load(self.path, map_location="cpu", weights_only=True)["state_dict"]
+        return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
     def __repr__(self) -> str:
         return f"CourseWeights(resnet18 on {self.meta['source_task']}, {self.path.name})"
@@ -77,104 +77,45 @@ class CourseWeights:
 
 # ------------------------------------------------------------------ the course backbone
 
-def _source_tensors(spec: TaskSpec, split: str, progress: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    images, labels = task_arrays(spec, split, progress=progress)
-    return images.permute(0, 3, 1, 2).contiguous(), labels
+_verified: dict[tuple[str, int, int], str | None] = {}
 
 
-def build_course_backbone(path: Path, spec: TaskSpec = SOURCE_TASK, epochs: int = 8, batch_size: int = 64,
-                          progress: bool = True) -> Path:
-    """Pretrain torchvision's resnet18 on the generated source task ``spec`` (16 shapes) and save it at ``path``.
-
-    Deterministic from the seeds below (bit-identical on the same CPU type and library versions).
-    Regenerate with `python -m course_utils.pretrained --rebuild`.
-    """
-    start = time.perf_counter()
-    torch.manual_seed(0)
-    train_x, train_y = _source_tensors(spec, "train", progress)
-    val_x, val_y = _source_tensors(spec, "val", progress)
-    resize, crop = spec.size, spec.size * 7 // 8
-    as_float = train_x.float() / 255
-    mean = tuple(round(v, 4) for v in as_float.mean(dim=(0, 2, 3)).tolist())
-    std = tuple(round(v, 4) for v in as_float.std(dim=(0, 2, 3)).tolist())
-    mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
-
-    def prepare(batch: torch.Tensor, train: bool, generator: torch.Generator | None = None) -> torch.Tensor:
-        if train:  # random crop and flip: the same augmentation a learner applies later
-            i, j = torch.randint(0, resize - crop + 1, (2,), generator=generator).tolist()
-            batch = batch[:, :, i:i + crop, j:j + crop]
-            if torch.rand(1, generator=generator).item() < 0.5:
-                batch = batch.flip(3)
+def backbone_problem(path: Path, manifest: Path) -> str | None:
+    """None if ``path`` is the file ``manifest`` describes (SHA-256 checked once per process), else what is wrong."""
+    if not path.is_file():
+        return "missing"
+    if not manifest.is_file():
+        return "without its manifest"
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        try:
+            expected = json.loads(manifest.read_text())["sha256"]
+        except (ValueError, KeyError) as exc:
+            _verified[key] = f"listed in an unreadable manifest ({exc})"
         else:
-            offset = (resize - crop) // 2
-            batch = batch[:, :, offset:offset + crop, offset:offset + crop]
-        return (batch.float() / 255 - mean_t) / std_t
-
-    model = resnet18(num_classes=len(spec.classes))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
-    steps_per_epoch = len(train_x) // batch_size
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * steps_per_epoch,
-                                                    pct_start=0.25)
-    generator = torch.Generator().manual_seed(0)
-    bar = tqdm(total=epochs * steps_per_epoch, desc="Pretraining the course backbone", disable=not progress)
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(train_x), generator=generator)
-        for step in range(steps_per_epoch):
-            index = order[step * batch_size:(step + 1) * batch_size]
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(prepare(train_x[index], True, generator)), train_y[index], label_smoothing=0.1)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-    bar.close()
-    model.eval()
-    with torch.no_grad():
-        predictions = torch.cat([model(prepare(val_x[i:i + 256], False)).argmax(1) for i in range(0, len(val_x), 256)])
-    accuracy = (predictions == val_y).float().mean().item()
-    meta = {
-        "categories": list(spec.classes),
-        "source_task": f"{spec.name} ({len(spec.classes)} generated shape classes, "
-                       f"{len(train_x)} training images)",
-        "source_val_accuracy": round(accuracy, 4),
-        "num_params": sum(p.numel() for p in model.parameters()),
-        "resize_size": resize, "crop_size": crop, "mean": mean, "std": std,
-        "recipe": "course_utils.pretrained.build_course_backbone", "epochs": epochs, "version": BACKBONE_VERSION,
-        "build_seconds": round(time.perf_counter() - start, 1),
-        "provenance": "trained by the course's own code on generated data; no ImageNet involved",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".partial")
-    torch.save({"state_dict": model.state_dict(), "meta": meta}, temporary)
-    temporary.replace(path)
-    return path
+            _verified[key] = None if sha256_of(path) == expected else "damaged (its SHA-256 does not match)"
+    return _verified[key]
 
 
-def backbone_path() -> Path:
+def built_backbone_path() -> Path:
+    """Where a backbone built on this machine is kept when the shipped one is unusable."""
     return cache_dir() / f"course_resnet18_v{BACKBONE_VERSION}.pt"
 
 
-def _read_meta(path: Path) -> dict:
-    # mmap leaves the 45 MB of weights on disk: only get_state_dict reads them
-    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)["meta"]
-
-
 def course_weights(progress: bool = True) -> CourseWeights:
-    """The course backbone's weights, built on first use and cached under COURSE_CACHE."""
-    path = backbone_path()
-    try:
-        meta = _read_meta(path) if path.exists() else None
-    except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:  # damaged: rebuild
-        print(f"The cached course backbone at {path} is unreadable ({exc}); rebuilding it.")
-        meta = None
-    if meta is None:
-        if progress:
-            print("Building the course backbone once (about 2 minutes on a laptop CPU); it is cached afterwards.")
-        build_course_backbone(path, progress=progress)
-        meta = _read_meta(path)
-    return CourseWeights(path, meta)
+    """The course backbone: the verified file that ships with the course, else one built here (resumable)."""
+    problem = backbone_problem(SHIPPED, MANIFEST)
+    if problem is None:
+        return CourseWeights(SHIPPED, json.loads(MANIFEST.read_text())["meta"])
+    built = built_backbone_path()
+    sidecar = built.with_suffix(".json")
+    if backbone_problem(built, sidecar) is None:
+        return CourseWeights(built, json.loads(sidecar.read_text())["meta"])
+    print(f"The course backbone shipped with the course is {problem} ({SHIPPED}); building it on this machine "
+          f"instead. It is saved after every epoch: interrupt and rerun to continue where it stopped.")
+    build_course_backbone(built, progress=progress)
+    return CourseWeights(built, write_manifest(built, sidecar)["meta"])
 
 
 # ------------------------------------------------------------------ ImageNet weights
@@ -254,13 +195,3 @@ def pretrained_resnet18(mode: str | None = None, progress: bool = True) -> tuple
     return model, weights
 
 
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Build (or rebuild) the cached course backbone.")
-    parser.add_argument("--rebuild", action="store_true", help="delete the cached backbone first")
-    args = parser.parse_args()
-    if args.rebuild:
-        backbone_path().unlink(missing_ok=True)
-    weights = course_weights()
-    print(describe_weights(weights), f"(built in {weights.meta['build_seconds']} s)", weights.path)

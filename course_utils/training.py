@@ -75,7 +75,7 @@ class History:
         import matplotlib.pyplot as plt
 
         epochs = range(1, len(self.train_loss) + 1)
-        figure, (left, right) = plt.subplots(1, 2, figsize=(7, 2.6), dpi=60)
+        figure, (left, right) = plt.subplots(1, 2, figsize=(8, 2.8), dpi=80)
         left.plot(epochs, self.train_loss, label="train")
         left.plot(epochs, self.val_loss, label="validation")
         left.set(xlabel="epoch", ylabel="loss")

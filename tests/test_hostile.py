@@ -184,7 +184,11 @@ def test_time_limit_cannot_be_defeated(kind):
     start = time.perf_counter()
     result = check_exercise("flatten_features", DEFEATS[kind], time_limit=0.3)
     assert time.perf_counter() - start < 3
-    assert result.status == "failed" and "did not finish within 0.3 s" in result.message
+    if signal.setitimer is not ORIGINAL_SETITIMER:  # the time limit cut the answer short before its `finally`
+        signal.setitimer = ORIGINAL_SETITIMER
+        assert result.status == "error" and "signal.setitimer" in result.message
+    else:
+        assert result.status == "failed" and "did not finish within 0.3 s" in result.message
     assert signal.getsignal(signal.SIGALRM) is handler and signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and sys.gettrace() is None
     assert check_exercise("flatten_features", flatten_with_reshape).passed  # the next check is unaffected

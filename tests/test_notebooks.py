@@ -69,10 +69,18 @@ def test_exercise_notebook_runs_and_every_check_is_not_attempted(path, this_pyth
         assert "Not attempted yet" in text, f"{cell.source}: {text}"
 
 
+def _registered_kernel_display_name() -> str:
+    match = re.search(r"^KERNEL_DISPLAY := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert match, "the Makefile names the kernel it registers in KERNEL_DISPLAY"
+    return match.group(1).strip()
+
+
 @pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_notebook_conventions(path):
     notebook = nbformat.read(path, as_version=4)
     assert notebook.metadata["kernelspec"]["name"] == "python3"
+    # JupyterLab rewrites a stored display name that differs from the kernel's: opening would change the file.
+    assert notebook.metadata["kernelspec"]["display_name"] == _registered_kernel_display_name()
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue

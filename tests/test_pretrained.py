@@ -1,7 +1,6 @@
 """Pretrained weights offline first: ImageNet from the hub cache, forced modes, quick fallback, the course backbone."""
 import socket
 import time
-from dataclasses import replace
 
 import pytest
 import torch
@@ -12,8 +11,8 @@ from torchvision.models import ResNet18_Weights, resnet18
 from course_utils import pretrained
 from course_utils.data import SOURCE_TASK
 from course_utils.images import demo_image
-from course_utils.pretrained import (CourseWeights, build_course_backbone, describe_weights, pretrained_resnet18,
-                                     resolve_weights)
+from course_utils.backbone import SHIPPED
+from course_utils.pretrained import CourseWeights, describe_weights, pretrained_resnet18, resolve_weights
 
 SENTINEL = object()
 
@@ -104,17 +103,13 @@ def test_course_backbone_has_the_torchvision_weights_interface():
     assert "course backbone" in describe_weights(weights)
 
 
-def test_backbone_build_is_deterministic(tmp_path):
-    tiny = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 32, "val": 4})
-    a = torch.load(build_course_backbone(tmp_path / "a.pt", tiny, epochs=1, batch_size=8, progress=False))
-    b = torch.load(build_course_backbone(tmp_path / "b.pt", tiny, epochs=1, batch_size=8, progress=False))
-    assert a["meta"]["mean"] == b["meta"]["mean"]
-    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
-
-
-def test_damaged_backbone_file_is_rebuilt(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
-    pretrained.backbone_path().write_bytes(b"not a checkpoint")
+def test_damaged_shipped_backbone_falls_back_to_a_build(tmp_path, monkeypatch, capsys):
+    damaged = tmp_path / "course_resnet18.pt"
+    data = bytearray(SHIPPED.read_bytes())
+    data[len(data) // 2] ^= 0xFF                     # one flipped byte in the middle of the weights
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(pretrained, "SHIPPED", damaged)
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     built = []
 
     def fake_build(path, progress=True):
@@ -123,5 +118,6 @@ def test_damaged_backbone_file_is_rebuilt(tmp_path, monkeypatch, capsys):
         return path
     monkeypatch.setattr(pretrained, "build_course_backbone", fake_build)
     weights = pretrained.course_weights(progress=False)
-    assert built and weights.meta["source_task"] == "fake"
-    assert "unreadable" in capsys.readouterr().out
+    assert built and weights.meta["source_task"] == "fake" and weights.path == built[0]
+    assert "damaged" in capsys.readouterr().out
+    assert pretrained.course_weights(progress=False).path == built[0] and len(built) == 1  # reused, verified

@@ -17,17 +17,25 @@ from .sandbox import Mismatch
 
 _INTEGER_SCALARS = frozenset(t for t in NUMPY_SCALARS if issubclass(t, np.integer))
 _FLOAT_SCALARS = frozenset(t for t in NUMPY_SCALARS if issubclass(t, np.floating))
+_equal, _allclose = torch.equal, torch.allclose  # private references: comparisons no answer can replace
+LARGEST = 1e15  # numbers beyond this are no sizes, counts or accuracies
+
+
+def _ordinary(t: torch.Tensor) -> bool:
+    """A dense CPU tensor with real storage: what every checker compares (not meta, sparse, nested or quantized)."""
+    return (t.layout == torch.strided and t.device.type == "cpu" and not t.is_nested and not t.is_quantized
+            and "Python" not in str(torch._C._dispatch_keys(t)))  # noqa: SLF001
 
 
 def plain_tensor(value: Any) -> torch.Tensor | None:
-    """The value as an ordinary torch.Tensor (a subclass stripped of its overrides), or None if it is no tensor."""
-    if type(value) in (torch.Tensor, nn.Parameter):
-        return value
+    """The value as an ordinary torch.Tensor (a subclass stripped of its overrides), or None if it is no such tensor."""
     if not issubclass(type(value), torch.Tensor):
         return None
-    with torch._C.DisableTorchFunctionSubclass():  # noqa: SLF001  (bypass a subclass's __torch_function__)
-        plain = torch.Tensor.as_subclass(value, torch.Tensor)
-    return plain if type(plain) is torch.Tensor and "Python" not in str(torch._C._dispatch_keys(plain)) else None  # noqa: SLF001
+    plain = value
+    if type(value) not in (torch.Tensor, nn.Parameter):
+        with torch._C.DisableTorchFunctionSubclass():  # noqa: SLF001  (bypass a subclass's __torch_function__)
+            plain = torch.Tensor.as_subclass(value, torch.Tensor)
+    return plain if type(plain) in (torch.Tensor, nn.Parameter) and _ordinary(plain) else None
 
 
 def plain_number(value: Any) -> int | float | None:
@@ -36,14 +44,16 @@ def plain_number(value: Any) -> int | float | None:
     if cls is bool or issubclass(cls, bool):
         return None
     if cls is int or cls is float:
-        return value
-    if cls in _INTEGER_SCALARS or cls in _FLOAT_SCALARS:
-        return value.item()
-    if issubclass(cls, int):
-        return int.__int__(value)
-    if issubclass(cls, float):
-        return float.__float__(value)
-    return None
+        number = value
+    elif cls in _INTEGER_SCALARS or cls in _FLOAT_SCALARS:
+        number = value.item()
+    elif issubclass(cls, int):
+        number = int.__int__(value)
+    elif issubclass(cls, float):
+        number = float.__float__(value)
+    else:
+        return None
+    return number if isinstance(number, float) or abs(number) <= LARGEST else float("inf")
 
 
 def tensor(value: Any, want: str, advice: str) -> torch.Tensor:
@@ -83,17 +93,26 @@ def module(value: Any, want: str, advice: str) -> nn.Module:
     return value
 
 
+def _comparable(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape == b.shape and _ordinary(a) and _ordinary(b) and not a.is_complex() and not b.is_complex()
+
+
 def same(a: torch.Tensor, b: torch.Tensor, atol: float = 0.0) -> bool:
-    """Same shape and (within ``atol``) the same values, for plain tensors of any dtype."""
-    if a.shape != b.shape:
+    """Same shape and (within ``atol``) the same values; False for anything not comparably shaped or stored."""
+    if not _comparable(a, b):
         return False
     if atol == 0.0:
-        return torch.equal(a.detach().cpu(), b.detach().cpu())
-    return bool(torch.allclose(a.detach().cpu().double(), b.detach().cpu().double(), atol=atol, rtol=0, equal_nan=False))
+        return _equal(a.detach(), b.detach())
+    return bool(_allclose(a.detach().double(), b.detach().double(), atol=atol, rtol=0, equal_nan=False))
+
+
+def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """torch.allclose in float64 for comparable tensors; False otherwise (never raises)."""
+    return _comparable(a, b) and bool(_allclose(a.detach().double(), b.detach().double(), rtol=rtol, atol=atol))
 
 
 def states_equal(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor], rtol: float = 1e-5, atol: float = 1e-7) -> bool:
-    return len(a) == len(b) and all(x.shape == y.shape and torch.allclose(x, y, rtol=rtol, atol=atol) for x, y in zip(a, b))
+    return len(a) == len(b) and all(x.dtype == y.dtype and close(x, y, rtol, atol) for x, y in zip(a, b))
 
 
 def _copy(value: Any) -> Any:

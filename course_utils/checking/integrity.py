@@ -6,32 +6,61 @@ first time a check sees it; later checks compare every recorded entry by identit
 """
 from __future__ import annotations
 
-import inspect
 import sys
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any, Iterator
+
+import torch
 
 # Modules whose functions and classes the checks rely on; every loaded course_utils module is added.
 WATCHED_MODULES = (
-    "builtins", "math", "operator", "copy", "inspect", "numpy", "torch", "torch.nn", "torch.nn.functional",
+    "builtins", "math", "operator", "copy", "inspect", "numpy", "numpy.random", "torch", "torch.nn", "torch.nn.functional",
     "torch.nn.init", "torch.optim", "torch.utils.data", "torchvision.transforms", "torchvision.transforms.functional",
-    "torchvision.datasets", "torchvision.models", "PIL.Image",
+    "torchvision.datasets", "torchvision.models", "PIL.Image", "signal", "time", "threading", "random", "gc",
 )
 _PACKAGE = __name__.split(".")[0]
 # Replaced in normal use: IPython's last result and per-cell input function, warning registries, torch.Storage.
 _SESSION_KEYS = frozenset({"_", "__", "___", "input", "raw_input", "__warningregistry__", "__builtins__",
                            "Storage"})  # torch.Storage follows torch.set_default_dtype
-_baseline: dict[str, tuple[Any, dict[str, Any]]] = {}
+_baseline: dict[str, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+
+
+class Tampered(BaseException):
+    """The session's PyTorch, NumPy or course_utils changed under the check (a BaseException: answers can't catch it)."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+_module_of = type.__dict__["__module__"].__get__  # read without any metaclass property getting a say
+_dict_of = type.__dict__["__dict__"].__get__
 
 
 def _module_classes(module: ModuleType) -> Iterator[type]:
+    top = module.__name__.split(".")[0]
     for value in list(vars(module).values()):
-        if isinstance(value, type) and getattr(value, "__module__", "").startswith(module.__name__.split(".")[0]):
-            yield value
+        if isinstance(value, type):  # type(value) is a metaclass: no __class__ property can lie here
+            try:
+                name = _module_of(value)
+            except Exception:  # noqa: BLE001  (a hostile metaclass: treat as foreign)
+                continue
+            if isinstance(name, str) and name.startswith(top):
+                yield value
 
 
-def _namespaces() -> Iterator[tuple[str, Any]]:
-    """(label, object) for every module and class whose attributes are watched."""
+_walked: tuple[int, list[tuple[str, Any]]] = (-1, [])
+
+
+def _namespaces() -> list[tuple[str, Any]]:
+    """(label, object) for every watched module and class; walked again only when modules were imported."""
+    global _walked
+    if _walked[0] != len(sys.modules):
+        _walked = (len(sys.modules), list(_walk()))
+    return _walked[1]
+
+
+def _walk() -> Iterator[tuple[str, Any]]:
     names = list(WATCHED_MODULES) + sorted(n for n in list(sys.modules) if n == _PACKAGE or n.startswith(_PACKAGE + "."))
     seen: set[int] = set()
     for name in names:
@@ -39,41 +68,58 @@ def _namespaces() -> Iterator[tuple[str, Any]]:
         if module is None:
             continue
         yield name, module
-        if name in ("builtins", "math", "operator", "copy", "inspect"):
-            continue
+        if name in ("builtins", "math", "operator", "copy", "inspect", "signal", "time", "threading", "random", "gc"):
+            continue  # their functions are watched; their classes are not the checkers' concern
         for cls in _module_classes(module):
             if id(cls) in seen:
                 continue
             seen.add(id(cls))
-            yield f"{cls.__module__}.{cls.__qualname__}", cls
-            if cls.__module__.startswith("torch"):
-                for base in cls.__mro__[1:]:  # torch.Tensor's methods live on torch._C.TensorBase
-                    if base.__module__.startswith("torch") and id(base) not in seen:
+            label = f"{_module_of(cls)}.{type.__dict__['__qualname__'].__get__(cls)}"
+            yield label, cls
+            if label.startswith("torch"):
+                for base in type.__dict__["__mro__"].__get__(cls)[1:]:  # Tensor's methods live on TensorBase
+                    if _module_of(base).startswith("torch") and id(base) not in seen:
                         seen.add(id(base))
-                        yield f"{base.__module__}.{base.__qualname__}", base
+                        yield f"{_module_of(base)}.{base.__qualname__}", base
 
 
-def _entries(owner: Any) -> dict[str, Any]:
-    return dict(vars(owner))
+def _live(owner: Any):
+    """The namespace's own mapping, read without copying (and without a metaclass getting a say)."""
+    return _dict_of(owner) if isinstance(owner, type) else vars(owner)
+
+
+def _record(owner: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    entries = dict(_live(owner))
+    # a function whose code object was swapped keeps its identity: watch each function's code too
+    codes = {k: v.__code__ for k, v in entries.items() if type(v) is FunctionType}
+    return owner, entries, codes
 
 
 def changed_names() -> list[str]:
     """Names that were replaced, removed or (on a class) added since first seen; records new namespaces."""
-    changed = []
+    changed, missing = [], object()  # a sentinel no namespace can hold
     for label, owner in _namespaces():
         recorded = _baseline.get(label)
-        current = _entries(owner)
-        if recorded is None or recorded[0] is not owner:
-            _baseline[label] = (owner, current)
-            continue
-        before = recorded[1]
-        for key, value in before.items():
-            if key not in current:
-                changed.append(f"{label}.{key} (removed)")
-            elif current[key] is not value and not _benign(key, value, current[key]):
-                changed.append(f"{label}.{key}")
-        if inspect.isclass(owner):
-            changed += [f"{label}.{key} (added)" for key in current if key not in before and not _cache_key(key)]
+        try:
+            if recorded is None or recorded[0] is not owner:
+                _baseline[label] = _record(owner)
+                continue
+            _, before, codes = recorded
+            live = _live(owner)
+            for key, value in before.items():
+                now = live.get(key, missing)
+                if now is missing:
+                    changed.append(f"{label}.{key} (removed)")
+                elif now is not value and not _benign(key, value, now):
+                    changed.append(f"{label}.{key}")
+            for key, code in codes.items():
+                function = live.get(key)
+                if function is before[key] and function.__code__ is not code:
+                    changed.append(f"{label}.{key}.__code__")
+            if isinstance(owner, type) and len(live) != len(before):
+                changed += [f"{label}.{key} (added)" for key in live if key not in before and not _cache_key(key)]
+        except Exception:  # noqa: BLE001  (a namespace that cannot even be read has been tampered with)
+            changed.append(f"{label} (unreadable)")
     return changed
 
 
@@ -82,16 +128,36 @@ def _cache_key(key: str) -> bool:
 
 
 def _benign(key: str, old: Any, new: Any) -> bool:
-    """Changes that happen in normal use: caches, counters, lazily filled values (plain data, not code)."""
+    """Changes that happen in normal use: private caches and counters, IPython's per-cell names."""
     if _cache_key(key) or key in _SESSION_KEYS:
         return True
-    if key == "step" and getattr(new, "hooked", False) and getattr(new, "__wrapped__", None) is old:
+    if key == "step" and type(new) is FunctionType and getattr(new, "hooked", False) is True \
+            and getattr(new, "__wrapped__", None) is old:
         return True  # torch.optim wraps each optimizer class's step in a profiling hook on first use
-    return not (callable(new) or callable(old) or isinstance(new, (property, staticmethod, classmethod)))
+    return key.startswith("_") and type(old) not in (FunctionType, type)
 
 
 def describe_changes(names: list[str]) -> str:
     shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-    return (f"Something in this session has replaced {shown}. The checker compares answers with these, so it "
+    return (f"Something in this session has replaced or left switched on {shown}. The checker compares answers "
+            f"with these, so it "
             f"cannot give a verdict it trusts. Restart the kernel (Kernel → Restart Kernel), run your cells again "
             f"without patching PyTorch or course_utils, then check again.")
+
+
+def mode_depths() -> tuple[int, int]:
+    """How many torch-function and dispatch modes are active (nothing the course does leaves one on)."""
+    return torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack()  # noqa: SLF001
+
+
+def leftover_modes(depths: tuple[int, int], inference: bool) -> list[str]:
+    """Modes entered since ``depths`` was taken, popped again; names for the report (empty if none)."""
+    left = []
+    function_depth, dispatch_depth = mode_depths()
+    for _ in range(function_depth - depths[0]):
+        left.append(f"a TorchFunctionMode ({type(torch._C._pop_torch_function_stack()).__name__})")  # noqa: SLF001
+    for _ in range(dispatch_depth - depths[1]):
+        left.append(f"a TorchDispatchMode ({type(torch._C._pop_torch_dispatch_stack()).__name__})")  # noqa: SLF001
+    if torch.is_inference_mode_enabled() and not inference:
+        left.append("torch.inference_mode() (entered and never exited)")
+    return left

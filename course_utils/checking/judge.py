@@ -13,7 +13,9 @@ from . import integrity
 from .exercise import Exercise
 from .explain import explain_error
 from .result import CheckResult
-from .sandbox import LearnerError, Mismatch, NotAttempted, learner_caused, learner_error, safe_str, type_name
+from .integrity import Tampered
+from .sandbox import (LearnerError, Mismatch, NotAttempted, learner_caused, learner_error, safe_str, type_name,
+                      verify_untouched, watching)
 from .state import preserved_global_state
 from .timelimit import TimeLimitExceeded, run_with_time_limit, validate_time_limit
 
@@ -79,8 +81,12 @@ def _escaped(name: str, exc: BaseException) -> CheckResult:
 
 def _protected(exercise: Exercise, answer: Any, pointer: Callable[[str | None], str]) -> CheckResult:
     try:
-        return _verdict(exercise, answer, pointer)
-    except (TimeLimitExceeded, KeyboardInterrupt):
+        with watching():
+            verify_untouched()  # a mode left on by an earlier cell, or a patch since the last check
+            result = _verdict(exercise, answer, pointer)
+            verify_untouched()
+        return result
+    except (TimeLimitExceeded, KeyboardInterrupt, Tampered):
         raise
     except BaseException as exc:  # noqa: BLE001  (classified, inside the time limit)
         return _escaped(exercise.name, exc)
@@ -109,6 +115,8 @@ def judge(exercise: Exercise, answer: Any, time_limit: Any = None,
             result = run_with_time_limit(lambda: _protected(exercise, answer, pointer), float(limit))
     except TimeLimitExceeded:
         result = _timed_out(name, float(limit))
+    except Tampered as tampered:
+        return CheckResult(name, "error", integrity.describe_changes(tampered.names))
     except KeyboardInterrupt:
         raise
     except BaseException:  # noqa: BLE001  (even the classification failed: say so without touching the answer)

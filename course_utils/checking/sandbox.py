@@ -1,16 +1,21 @@
 """Calling learner code: exceptions turned into plain text, faults attributed, inputs guarded against mutation."""
 from __future__ import annotations
 
+import contextlib
 import linecache
 import sys
 import sysconfig
 import traceback
 from pathlib import Path
 from types import FunctionType, TracebackType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import torch
+
+from . import integrity
+from .integrity import Tampered
 from .state import clean_check_state
-from .timelimit import PACKAGE_DIR, TimeLimitExceeded
+from .timelimit import PACKAGE_DIR, TimeLimitExceeded, limit_expired
 
 # Files of the Python installation and installed packages: a traceback that stays inside them is no
 # learner code's doing. (The course package itself counts as library code too.)
@@ -103,19 +108,48 @@ def learner_error(exc: BaseException, answer: Callable | None = None) -> Learner
 
 
 def _raised_by_stub(exc: NotImplementedError, answer: Callable) -> bool:
-    """The answer's own body raised it (the untouched starter code), not PyTorch on its behalf."""
+    """The untouched starter code: the answer's own body raised it with the stub's message (or none), not
+    PyTorch on its behalf, nor the learner's own "not supported" branch."""
     frames = traceback.extract_tb(exc.__traceback__)
     code = answer.__code__ if type(answer) is FunctionType else None
-    return bool(frames) and code is not None and frames[-1].filename == code.co_filename \
+    text = safe_str(exc)
+    placeholder = not text or (text.startswith("Write ") and "check_exercise" in text)
+    return placeholder and bool(frames) and code is not None and frames[-1].filename == code.co_filename \
         and frames[-1].name == code.co_name
+
+
+_watch: list[tuple[tuple[int, int], bool]] = []  # mode depths and inference mode when the current check began
+
+
+@contextlib.contextmanager
+def watching() -> Iterator[None]:
+    """Around a check: every learner call is followed by a look for patches and modes left switched on."""
+    _watch.append((integrity.mode_depths(), torch.is_inference_mode_enabled()))
+    try:
+        yield
+    finally:
+        _watch.pop()
+
+
+def verify_untouched() -> None:
+    """Raise Tampered if the session's libraries were patched or a PyTorch mode was left on (and pop it)."""
+    names = integrity.changed_names()
+    if _watch:
+        names += integrity.leftover_modes(*_watch[-1])
+    if names:
+        raise Tampered(names)
 
 
 def call_learner(answer: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call learner code; everything it raises (but Ctrl-C and the time limit) becomes NotAttempted or LearnerError."""
     try:
         return answer(*args, **kwargs)
-    except (TimeLimitExceeded, KeyboardInterrupt):
+    except KeyboardInterrupt:
         raise
+    except TimeLimitExceeded as exc:
+        if limit_expired():
+            raise
+        raise learner_error(exc, answer) from None  # raised by the answer itself, not by the time limit
     except NotImplementedError as exc:
         if _raised_by_stub(exc, answer):
             raise NotAttempted(safe_str(exc)) from None
@@ -124,3 +158,4 @@ def call_learner(answer: Callable, *args: Any, **kwargs: Any) -> Any:
         raise learner_error(exc, answer) from None
     finally:
         clean_check_state()  # whatever the answer switched (grad mode, default device), the checker goes on clean
+        verify_untouched()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import random
 import signal
@@ -15,7 +16,14 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-_IN_MAIN = threading.main_thread
+# Private references, taken at import: an answer that replaces os.chdir or warnings._filters_mutated with
+# something that loops or undoes a patch cannot reach the restore through them.
+_IN_MAIN, _current_thread = threading.main_thread, threading.current_thread
+_chdir, _getcwd, _filters_mutated = os.chdir, os.getcwd, warnings._filters_mutated  # noqa: SLF001
+_getsignal, _signal, _valid_signals = signal.getsignal, signal.signal, signal.valid_signals
+_getitimer, _setitimer = signal.getitimer, signal.setitimer
+_sigmask, _sigpending, _sigtimedwait = signal.pthread_sigmask, signal.sigpending, signal.sigtimedwait
+_getrecursionlimit, _setrecursionlimit = sys.getrecursionlimit, sys.setrecursionlimit
 
 
 @dataclass(frozen=True)
@@ -61,14 +69,14 @@ def _put_list(owner: Any, name: str) -> Callable[[tuple[Any, list]], None]:
 
 def _put_warning_filters(saved: tuple[Any, list]) -> None:
     _put_list(warnings, "filters")(saved)
-    warnings._filters_mutated()  # noqa: SLF001  (tell the warnings cache the filters changed)
+    _filters_mutated()  # tell the warnings cache the filters changed
 
 
 def _get_handlers() -> dict[int, Any]:
     handlers = {}
-    for signum in signal.valid_signals():
+    for signum in _valid_signals():
         try:
-            handlers[signum] = signal.getsignal(signum)
+            handlers[signum] = _getsignal(signum)
         except (OSError, ValueError):
             continue
     return handlers
@@ -76,32 +84,38 @@ def _get_handlers() -> dict[int, Any]:
 
 def _put_handlers(saved: dict[int, Any]) -> None:
     for signum, handler in saved.items():
-        if handler is not None and signal.getsignal(signum) is not handler:
+        if handler is not None and _getsignal(signum) is not handler:
             with contextlib.suppress(OSError, ValueError, TypeError):
-                signal.signal(signum, handler)
+                _signal(signum, handler)
 
 
 _TIMERS = tuple(getattr(signal, n) for n in ("ITIMER_REAL", "ITIMER_VIRTUAL", "ITIMER_PROF") if hasattr(signal, n))
 
 
 def _get_timers() -> dict[int, tuple[float, float]]:
-    return {timer: signal.getitimer(timer) for timer in _TIMERS}
+    return {timer: _getitimer(timer) for timer in _TIMERS}
 
 
 def _put_timers(saved: dict[int, tuple[float, float]]) -> None:
     # A timer the answer started is stopped; one running before the check keeps what it has left.
     for timer, (delay, interval) in saved.items():
-        now_delay, now_interval = signal.getitimer(timer)
+        now_delay, now_interval = _getitimer(timer)
         if (now_delay > 0) != (delay > 0) or now_interval != interval or now_delay > delay:
-            signal.setitimer(timer, max(delay, 0.0), interval)
+            _setitimer(timer, max(delay, 0.0), interval)
 
 
 def _get_mask() -> set:
-    return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return _sigmask(signal.SIG_BLOCK, [])
 
 
 def _put_mask(saved: set) -> None:
-    signal.pthread_sigmask(signal.SIG_SETMASK, saved)
+    # Signals the answer blocked and left pending (say, an alarm it sent itself) would be delivered the
+    # moment they are unblocked, possibly to a default handler that ends the process: discard them.
+    newly_unblocked = _get_mask() - set(saved)
+    for signum in _sigpending() & newly_unblocked:
+        with contextlib.suppress(OSError, ValueError):
+            _sigtimedwait([signum], 0)
+    _sigmask(signal.SIG_SETMASK, saved)
 
 
 def _cuda_rng() -> Any:
@@ -135,7 +149,7 @@ def _put_std_streams(saved: tuple[Any, ...]) -> None:
 
 def _put_cwd(path: str) -> None:
     with contextlib.suppress(OSError):
-        os.chdir(path)
+        _chdir(path)
 
 
 # Restored in reverse order, so the signal mask comes back last (after handlers and timers).
@@ -157,18 +171,27 @@ STATE: tuple[Saved, ...] = (
                                   torch.backends.cudnn.deterministic), _put_cudnn),
     Saved("float32 matmul precision", torch.get_float32_matmul_precision, torch.set_float32_matmul_precision),
     Saved("NumPy error handling", np.geterr, lambda v: np.seterr(**v)),
-    Saved("working directory", os.getcwd, _put_cwd),
+    Saved("working directory", _getcwd, _put_cwd),
     Saved("environment", _get_environ, _put_environ, compare=False),
     Saved("standard streams and hooks", _std_streams, _put_std_streams, compare=False),
     Saved("warnings filters", _get_list(warnings, "filters"), _put_warning_filters, compare=False),
     Saved("warnings display", lambda: (warnings.showwarning, warnings.formatwarning),
           lambda v: (setattr(warnings, "showwarning", v[0]), setattr(warnings, "formatwarning", v[1])), compare=False),
     Saved("sys.path", _get_list(sys, "path"), _put_list(sys, "path"), compare=False),
-    Saved("recursion limit", sys.getrecursionlimit, sys.setrecursionlimit),
+    Saved("recursion limit", _getrecursionlimit, _setrecursionlimit),
     Saved("switch interval", sys.getswitchinterval, sys.setswitchinterval),
     Saved("trace and profile functions", lambda: (sys.gettrace(), sys.getprofile()),
           lambda v: (sys.settrace(v[0]), sys.setprofile(v[1])), compare=False),
-    Saved("garbage collector", gc.isenabled, lambda on: gc.enable() if on else gc.disable()),
+    Saved("garbage collector", lambda: (gc.isenabled(), gc.get_threshold()),
+          lambda v: (gc.enable() if v[0] else gc.disable(), gc.set_threshold(*v[1]))),
+    Saved("int digits limit", sys.get_int_max_str_digits, sys.set_int_max_str_digits),
+    Saved("print options", lambda: (np.get_printoptions(), dict(vars(torch._tensor_str.PRINT_OPTS))),  # noqa: SLF001
+          lambda v: (np.set_printoptions(**v[0]), torch.set_printoptions(**v[1]))),
+    Saved("logging switch", lambda: logging.root.manager.disable, logging.disable),
+    Saved("exception hooks", lambda: (sys.unraisablehook, threading.excepthook),
+          lambda v: (setattr(sys, "unraisablehook", v[0]), setattr(threading, "excepthook", v[1])), compare=False),
+    Saved("import hooks", _get_list(sys, "meta_path"), _put_list(sys, "meta_path"), compare=False),
+    Saved("oneDNN switch", lambda: torch.backends.mkldnn.enabled, lambda v: setattr(torch.backends.mkldnn, "enabled", v)),
 )
 
 
@@ -181,14 +204,15 @@ def clean_check_state() -> None:
     if torch.are_deterministic_algorithms_enabled():
         torch.use_deterministic_algorithms(False)  # slow to call (~20 ms), so only when needed
     torch.set_anomaly_enabled(False)
-    if sys.getrecursionlimit() < 1000:
-        sys.setrecursionlimit(1000)
+    limit = _getrecursionlimit()
+    if not 1000 <= limit <= 10_000:  # enough for any checker, too little to overflow the C stack
+        _setrecursionlimit(min(max(limit, 1000), 10_000))
 
 
 @contextlib.contextmanager
 def preserved_global_state(clean: bool = True) -> Iterator[None]:
     """Save every entry of STATE, optionally switch to the clean check state, and restore everything after."""
-    in_main = threading.current_thread() is _IN_MAIN()
+    in_main = _current_thread() is _IN_MAIN()
     entries = [entry for entry in STATE if in_main or not entry.main_thread_only]
     saved = [(entry, entry.get()) for entry in entries]
     try:

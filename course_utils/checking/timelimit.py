@@ -38,9 +38,15 @@ class TimeLimitExceeded(BaseException):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        guard = _Guard.active
+        guard = _Guard._active
         if guard is not None and guard.expired and not guard.done and _get_ident() == guard.thread_id:
             guard.arm_trace(_getframe(1))
+
+
+def limit_expired() -> bool:
+    """True inside a time-limited call whose deadline has passed (a learner raising TimeLimitExceeded is no timeout)."""
+    guard = _Guard._active  # noqa: SLF001
+    return guard is not None and guard.expired
 
 
 def validate_time_limit(seconds: object) -> str | None:
@@ -62,7 +68,7 @@ def _in_package(frame) -> bool:
 class _Guard:
     """One time-limited call: the watchdog thread, the trace that follows expiry, and their clean-up."""
 
-    active: "_Guard | None" = None
+    _active: "_Guard | None" = None
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -105,7 +111,7 @@ class _Guard:
 
     def start(self) -> None:
         self.entry_frame = _getframe(2)
-        self.outer, _Guard.active = _Guard.active, self
+        self.outer, _Guard._active = _Guard._active, self
         if self.in_main:
             self.previous_handler = _getsignal(signal.SIGALRM)
             _setsignal(signal.SIGALRM, self.handler)
@@ -133,7 +139,7 @@ class _Guard:
             if self.signals_sent and signal.SIGALRM in _sigpending():
                 _sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})  # delivered now, to our handler
             _setsignal(signal.SIGALRM, self.previous_handler)
-        _Guard.active = self.outer
+        _Guard._active = self.outer
 
     # -- the watchdog thread -----------------------------------------------------------
     def _watch(self) -> None:

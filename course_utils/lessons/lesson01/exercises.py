@@ -56,8 +56,8 @@ def _judge_batch(out, image: np.ndarray, label: str) -> None:
     viewed = rgb.reshape(1, 3, h, w) / 255  # what .view/.reshape does instead of permute
     unscaled = values.max().item() > 1.0 + 1e-6
     scaled = values / 255 if unscaled else values
-    if not torch.allclose(scaled, correct, atol=1e-6):
-        if torch.allclose(scaled, viewed, atol=1e-6):
+    if not expect.close(scaled, correct, atol=1e-6):
+        if expect.close(scaled, viewed, atol=1e-6):
             raise Mismatch(want, "the right shape, but pixels in the wrong places: .view/.reshape "
                            "reinterpreted height x width x channels memory instead of moving the axes",
                            "use .permute(2, 0, 1), which moves axes; .view only relabels the same memory.",
@@ -122,7 +122,7 @@ def _judge_flat(out, x: torch.Tensor, passed_batches: bool) -> None:
     expected = torch.flatten(x, 1)
     if out.dtype != x.dtype:
         raise Mismatch(want, describe(out), f"keep the input's dtype ({x.dtype}): reshaping never needs a conversion.")
-    if tuple(out.shape) == tuple(expected.shape) and torch.equal(out, expected):
+    if tuple(out.shape) == tuple(expected.shape) and expect.same(out, expected):
         return
     if passed_batches:  # fine for a normal batch, wrong when a dimension has size 1
         raise Mismatch(want, f"{describe(out)}: a size-1 dimension was squeezed away",
@@ -134,7 +134,7 @@ def _judge_flat(out, x: torch.Tensor, passed_batches: bool) -> None:
                        "flatten from dimension 1 so the batch stays: torch.flatten(x, 1).", "flatten_all")
     if out.numel() == x.numel() and out.dim() == 2:
         rows = out.reshape(b, features) if tuple(out.shape) == (b, features) else None
-        same_samples = rows is not None and torch.equal(rows.sort(dim=1).values, expected.sort(dim=1).values)
+        same_samples = rows is not None and expect.same(rows.sort(dim=1).values, expected.sort(dim=1).values)
         if same_samples:
             raise Mismatch(want, "each row holds its own sample's values, but in a different order from torch.flatten(x, 1)",
                            "flatten in channel, height, width order: do not permute before flattening.")

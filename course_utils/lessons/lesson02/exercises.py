@@ -209,7 +209,7 @@ def check_evaluate(answer) -> None:
         given = (logits.clone(), targets.clone())
         returned = call_learner(answer, model, _loader(*given, 4))
         want = "the fraction of correctly classified samples, computed in eval mode without gradients"
-        if not (torch.equal(given[0], logits) and torch.equal(given[1], targets)):
+        if not (expect.same(given[0], logits) and expect.same(given[1], targets)):
             raise Mismatch(want, "the loader's data changed while your function ran",
                            "only read the batches: do not modify inputs or targets in place.", "modified_input")
         if not seen:

@@ -147,7 +147,7 @@ def check_build_cnn(answer) -> None:
         if count > MAX_PARAMETERS:
             raise Mismatch(f"at most {MAX_PARAMETERS:,} parameters", f"{count:,}",
                            "use fewer channels, or pool before the Linear layer so it has fewer inputs.")
-        if torch.all(out >= 0) and torch.allclose(out.sum(dim=1), torch.ones(len(out)), atol=1e-4):
+        if torch.all(out >= 0) and expect.close(out.sum(dim=1), torch.ones(len(out)), atol=1e-4):
             raise Mismatch("raw logits (CrossEntropyLoss applies softmax itself)", "rows that are probabilities summing to 1",
                            "remove the final Softmax layer.", "softmax_before_ce")
 

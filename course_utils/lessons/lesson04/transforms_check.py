@@ -48,15 +48,15 @@ def _judge_val(val_tf, preset, image, label: str) -> None:
     if tuple(first.shape) != tuple(reference.shape):
         raise Mismatch(want, describe(first), f"the pretrained weights expect {size}x{size} crops: read the size "
                        "from weights.transforms().crop_size instead of hard-coding it.", "wrong_size")
-    if not torch.equal(first, second):
+    if not expect.same(first, second):
         raise Mismatch(want, "val_tf gave different tensors for the same image: it contains random augmentation",
                        "validation must be deterministic: use weights.transforms() as it is.", "augment_validation")
-    if torch.allclose(first, reference, atol=1e-3):
+    if expect.close(first, reference, atol=1e-3):
         return
     mean = torch.tensor(preset.mean).view(3, 1, 1)
     std = torch.tensor(preset.std).view(3, 1, 1)
     raw = reference * std + mean
-    if torch.allclose(first, raw, atol=1e-3):
+    if expect.close(first, raw, atol=1e-3):
         raise Mismatch(want, "values in [0, 1]: the image was never normalised",
                        "add Normalize(mean, std) with the weights' own mean and std.", "skip_normalization")
     if _channel_fit(first, raw):
@@ -67,7 +67,7 @@ def _judge_val(val_tf, preset, image, label: str) -> None:
     steps = f"weights.transforms() resizes the shorter side to {resize} pixels, then centre-crops {crop}x{crop}"
     for description, pipeline in _resize_variants(resize, crop):
         candidate = transforms.Compose([*pipeline, transforms.ToTensor(), transforms.Normalize(preset.mean, preset.std)])
-        if torch.allclose(first, candidate(image), atol=1e-3):
+        if expect.close(first, candidate(image), atol=1e-3):
             raise Mismatch(want, f"the right size and normalisation, but the resize step differs: yours {description}",
                            f"{steps}; use weights.transforms() itself as val_tf.")
     raise Mismatch(want, "the same shape and normalisation, but different pixels: the resize or crop step differs",
@@ -104,7 +104,7 @@ def _judge_train(train_tf, preset, image, label: str) -> None:
             raise Mismatch(want, describe(out), f"crop to the weights' size, {size} (weights.transforms().crop_size).",
                            "wrong_size")
         outputs.append(out)
-    if all(torch.equal(outputs[0], o) for o in outputs[1:]):
+    if all(expect.same(outputs[0], o) for o in outputs[1:]):
         raise Mismatch(want, "the same tensor every time: no random augmentation",
                        "add random transforms such as RandomResizedCrop and RandomHorizontalFlip.", "train_not_augmented")
     colour = np.array([200, 120, 40], dtype=np.uint8)
@@ -120,9 +120,9 @@ def _judge_train(train_tf, preset, image, label: str) -> None:
         medians.append(out.flatten(1).median(dim=1).values)
     value = torch.stack(medians).median(dim=0).values
     expected = (torch.tensor(colour / 255, dtype=torch.float32) - torch.tensor(preset.mean)) / torch.tensor(preset.std)
-    if torch.allclose(value, expected, atol=0.3):
+    if expect.close(value, expected, atol=0.3):
         return
-    if torch.allclose(value, torch.tensor(colour / 255, dtype=torch.float32), atol=0.1):
+    if expect.close(value, torch.tensor(colour / 255, dtype=torch.float32), atol=0.1):
         raise Mismatch(want, "training tensors in [0, 1]: not normalised",
                        "end train_tf with Normalize(mean, std) using the weights' mean and std.", "skip_normalization")
     raise Mismatch(want, f"a solid colour came out as {[round(v, 2) for v in value.tolist()]}, expected "

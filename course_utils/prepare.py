@@ -1,0 +1,46 @@
+"""Prepare everything the lessons need before they run: the dataset, the course backbone, JupyterLab settings.
+
+`make lab` and `make test` run this (python -m course_utils.prepare) after installing, so no notebook
+stops to build anything. Each step prints one line; anything slow shows a progress bar.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from .backbone import MANIFEST, SHIPPED
+from .data import course_dataset
+from .pretrained import backbone_problem, course_weights, describe_weights
+
+# JupyterLab settings for the course's environment: no "get notified about Jupyter news?" pop-up over the
+# lessons, and no update checks (both would reach out to a website).
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def write_lab_settings(prefix: Path = Path(sys.prefix)) -> Path:
+    """Merge the course's defaults into this environment's JupyterLab overrides.json; return its path."""
+    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.is_file() else {}
+    for plugin, values in LAB_OVERRIDES.items():
+        current.setdefault(plugin, {}).update(values)
+    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def prepare(progress: bool = True) -> None:
+    start = time.perf_counter()
+    root = course_dataset(progress=progress)
+    print(f"✔ dataset: {root} (verified)")
+    problem = backbone_problem(SHIPPED, MANIFEST)
+    weights = course_weights(progress=progress)
+    state = "shipped file, SHA-256 verified" if problem is None else f"built here because the shipped one is {problem}"
+    print(f"✔ backbone: {describe_weights(weights)} ({state})")
+    print(f"✔ JupyterLab settings: {write_lab_settings()}")
+    print(f"Ready in {time.perf_counter() - start:.1f} s.")
+
+
+if __name__ == "__main__":
+    prepare()

@@ -1,0 +1,84 @@
+"""The shipped course backbone (size, hash, precision) and its recipe: deterministic, resumable, reproducible."""
+import json
+from dataclasses import replace
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import datasets
+from torchvision.models import resnet18
+
+from course_utils.backbone import MANIFEST, SHIPPED, Recipe, build_course_backbone, sha256_of
+from course_utils.data import SOURCE_TASK, course_dataset
+from course_utils.pretrained import CourseWeights, course_weights
+
+TINY = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 32, "val": 4})
+TINY_RECIPE = Recipe(epochs=3, batch_size=8)
+
+
+def test_shipped_file_is_small_verified_half_precision_and_loads():
+    manifest = json.loads(MANIFEST.read_text())
+    assert SHIPPED.stat().st_size <= 25_000_000 and manifest["bytes"] == SHIPPED.stat().st_size
+    assert sha256_of(SHIPPED) == manifest["sha256"]
+    stored = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    assert stored["meta"] == manifest["meta"] and stored["meta"]["dtype"] == "float16"
+    assert all(v.dtype == torch.float16 for v in stored["state_dict"].values() if v.is_floating_point())
+    weights = course_weights(progress=False)
+    assert weights.path == SHIPPED
+    model = resnet18(num_classes=len(weights.meta["categories"]))
+    model.load_state_dict(weights.get_state_dict())
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_build_is_deterministic_for_a_fixed_thread_count(tmp_path):
+    a = build_course_backbone(tmp_path / "a.pt", TINY, TINY_RECIPE, progress=False, threads=1, checkpoint=tmp_path / "a")
+    b = build_course_backbone(tmp_path / "b.pt", TINY, TINY_RECIPE, progress=False, threads=1, checkpoint=tmp_path / "b")
+    first, second = torch.load(a), torch.load(b)
+    assert first["meta"]["mean"] == second["meta"]["mean"]
+    assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
+
+
+def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, capsys):
+    whole = build_course_backbone(tmp_path / "whole.pt", TINY, TINY_RECIPE, progress=False, threads=1,
+                                  checkpoint=tmp_path / "whole")
+    resume = tmp_path / "resume"
+    assert build_course_backbone(tmp_path / "parts.pt", TINY, TINY_RECIPE, progress=False, threads=1,
+                                 checkpoint=resume, stop_after=1) is None
+    assert resume.exists() and not (tmp_path / "parts.pt").exists()
+    parts = build_course_backbone(tmp_path / "parts.pt", TINY, TINY_RECIPE, progress=True, threads=1, checkpoint=resume)
+    assert "Resuming the backbone build after epoch 1 of 3" in capsys.readouterr().out
+    assert not resume.exists()
+    first, second = torch.load(whole)["state_dict"], torch.load(parts)["state_dict"]
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def _linear_probe(weights: CourseWeights) -> float:
+    """Validation accuracy of a linear classifier on the frozen backbone's features of the target task."""
+    root = course_dataset(progress=False)
+    backbone = resnet18(num_classes=len(weights.meta["categories"]))
+    backbone.load_state_dict(weights.get_state_dict())
+    backbone.fc = nn.Identity()
+    backbone.eval()
+
+    def features(split):
+        data = datasets.ImageFolder(root / split, transform=weights.transforms())
+        with torch.no_grad():
+            return torch.cat([backbone(x) for x, _ in DataLoader(data, batch_size=128)]), torch.tensor(data.targets)
+    (train_x, train_y), (val_x, val_y) = features("train"), features("val")
+    torch.manual_seed(0)
+    head = nn.Linear(train_x.shape[1], int(train_y.max()) + 1)
+    optimizer = torch.optim.Adam(head.parameters(), lr=0.01)
+    for _ in range(300):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(head(train_x), train_y).backward()
+        optimizer.step()
+    return (head(val_x).argmax(1) == val_y).float().mean().item()
+
+
+def test_a_regenerated_backbone_is_as_good_as_the_shipped_one(tmp_path):
+    shipped = course_weights(progress=False)
+    path = build_course_backbone(tmp_path / "again.pt", progress=False, checkpoint=tmp_path / "again")
+    again = CourseWeights(path, torch.load(path, weights_only=True)["meta"])
+    assert again.meta["source_val_accuracy"] >= shipped.meta["source_val_accuracy"] - 0.03
+    assert again.meta["mean"] == shipped.meta["mean"] and again.meta["std"] == shipped.meta["std"]
+    assert _linear_probe(again) >= 0.85 and _linear_probe(shipped) >= 0.85
