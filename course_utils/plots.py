@@ -1,9 +1,36 @@
-"""Plots shared by the lessons: an image grid that undoes normalisation correctly."""
+"""Plots shared by the lessons: an image grid that undoes normalisation correctly, shown as a compact PNG."""
 from __future__ import annotations
 
+import io
 from typing import Sequence
 
 import torch
+
+PALETTE_COLOURS = 128  # enough for photos at thumbnail size; a quarter of the bytes of a full-colour PNG
+
+
+def show_figure(figure) -> None:
+    """Show a Matplotlib figure: in Jupyter as a PNG reduced to a 128-colour palette (legible, small in the
+    saved notebook); elsewhere with plt.show()."""
+    import matplotlib.pyplot as plt
+
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image as DisplayImage, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        plt.show()
+        return
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi, bbox_inches="tight")
+    plt.close(figure)
+    compact = io.BytesIO()
+    Image.open(buffer).convert("RGB").quantize(colors=PALETTE_COLOURS, dither=Image.Dither.NONE).save(
+        compact, format="PNG", optimize=True)
+    display(DisplayImage(data=compact.getvalue(), format="png"))
 
 
 def unnormalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -25,7 +52,8 @@ def show_images(images: torch.Tensor, labels: Sequence[int], class_names: Sequen
     count = len(images)
     rows = (count + columns - 1) // columns
     # About 100 screen pixels per thumbnail and 9-point labels: legible at 100% zoom, still a small PNG.
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, rows * 1.45), dpi=80, squeeze=False)
+    height = rows * 1.55 + (0.35 if title else 0)  # room for each square thumbnail, its label and the title
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, height), dpi=80, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, label in zip(axes.flat, images, labels):
@@ -34,4 +62,4 @@ def show_images(images: torch.Tensor, labels: Sequence[int], class_names: Sequen
     if title:
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()
-    plt.show()
+    show_figure(figure)

@@ -36,12 +36,13 @@ class Preset(nn.Module):
     Mirrors torchvision's ImageClassification preset (same attributes), for the course backbone.
     """
 
-    def __init__(self, crop_size: int, resize_size: int, mean: tuple[float, ...], std: tuple[float, ...]):
+    def __init__(self, crop_size: int, resize_size: int, mean: tuple[float, ...], std: tuple[float, ...],
+                 interpolation: InterpolationMode = InterpolationMode.BILINEAR, antialias: bool = True):
         super().__init__()
         self.crop_size, self.resize_size = [crop_size], [resize_size]
         self.mean, self.std = list(mean), list(std)
-        self.interpolation = InterpolationMode.BILINEAR
-        self.antialias = True
+        self.interpolation = interpolation
+        self.antialias = antialias
 
     def forward(self, image) -> torch.Tensor:
         image = TF.resize(image, self.resize_size, interpolation=self.interpolation, antialias=self.antialias)
@@ -63,8 +64,11 @@ class CourseWeights:
     path: Path
     meta: dict = field(compare=False)
 
-    def transforms(self) -> Preset:
-        return Preset(self.meta["crop_size"], self.meta["resize_size"], self.meta["mean"], self.meta["std"])
+    def transforms(self, **overrides) -> Preset:
+        """The evaluation preset; keyword arguments override its settings, as torchvision's presets allow."""
+        settings = {"crop_size": self.meta["crop_size"], "resize_size": self.meta["resize_size"],
+                    "mean": self.meta["mean"], "std": self.meta["std"]}
+        return Preset(**{**settings, **overrides})
 
     def get_state_dict(self, progress: bool = True, check_hash: bool = False) -> dict:
         """The weights as float32 tensors (they are stored in half precision)."""

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .plots import show_figure
+
 
 @lru_cache(maxsize=None)
 def get_device() -> torch.device:
@@ -86,7 +88,7 @@ class History:
         if title:
             figure.suptitle(title, fontsize=10)
         figure.tight_layout()
-        plt.show()
+        show_figure(figure)
 
 
 def fit(model: nn.Module, train_loader, val_loader, optimizer, epochs: int, loss_fn=None, device=None,

@@ -330,3 +330,156 @@ def test_the_checker_leaves_a_returned_model_in_its_mode():
         return models[-1]
     check_exercise("build_cnn", keeps_a_reference)
     assert models and all(model.training for model in models)
+
+
+# ---------------------------------------------------------------- found by an adversarial review
+
+def test_odd_tensors_and_numbers_are_the_answers_fault():
+    odd = {
+        "to_batch": lambda image: torch.empty(1, 3, *image.shape[:2], device="meta"),
+        "flatten_features": lambda x: torch.flatten(x, 1).to_sparse(),
+        "conv_output_size": lambda *args, **kwargs: 10 ** 5000,
+        "evaluate": lambda model, loader: 10 ** 400,
+    }
+    for name, answer in odd.items():
+        assert check_exercise(name, answer).status == "failed", name
+    nested: list = []
+    for _ in range(20_000):
+        nested = [nested]
+    assert check_exercise("flatten_features", lambda x: nested).status == "failed"
+    with_meta_output = lambda n: torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Conv2d(4, 4, 3),  # noqa: E731
+                                                     torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                                     torch.nn.Linear(4, n)).to("meta")
+    assert check_exercise("build_cnn", with_meta_output).status == "failed"
+
+
+def test_not_implemented_in_one_branch_is_a_failure_not_a_stub():
+    def partial_answer(image):
+        if image.ndim == 2:
+            raise NotImplementedError("grayscale images are not supported")
+        return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
+    assert check_exercise("to_batch", partial_answer).status == "failed"
+
+
+def test_an_answer_raising_the_timeout_itself_is_no_timeout():
+    from course_utils.checking.timelimit import TimeLimitExceeded
+    result = check_exercise("flatten_features", _raises(TimeLimitExceeded()))
+    assert result.status == "failed" and "did not finish" not in result.message
+
+
+def test_a_loader_that_never_ends_is_stopped():
+    import itertools
+
+    class Endless:
+        def __init__(self, batch):
+            self.batch = batch
+
+        def __iter__(self):
+            return itertools.repeat(self.batch)
+    batch = (torch.zeros(5, 2), torch.zeros(5, dtype=torch.long))
+    start = time.perf_counter()
+    result = check_exercise("make_loaders", lambda *args: (Endless(batch), Endless(batch)), time_limit=2)
+    assert result.status == "failed" and time.perf_counter() - start < 5
+
+
+def test_modes_left_switched_on_are_reported_and_switched_off():
+    from torch.overrides import TorchFunctionMode
+
+    class Liar(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return True if func in (torch.equal, torch.allclose) else func(*args, **(kwargs or {}))
+
+    def leaves_a_mode(x):
+        Liar().__enter__()
+        return torch.zeros(x.shape[0], x[0].numel())
+
+    def leaves_inference_mode(x):
+        leaves_inference_mode.guard = torch.inference_mode()
+        leaves_inference_mode.guard.__enter__()
+        return torch.flatten(x, 1)
+    result = check_exercise("flatten_features", leaves_a_mode)
+    assert result.status == "error" and "TorchFunctionMode" in result.message
+    assert torch._C._len_torch_function_stack() == 0  # noqa: SLF001
+    result = check_exercise("flatten_features", leaves_inference_mode)
+    leaves_inference_mode.guard.__exit__(None, None, None)
+    assert result.status == "error" and "inference_mode" in result.message
+
+
+def test_tampering_that_hides_from_a_final_look_is_caught():
+    outcomes = _isolated("""
+        import json, warnings, torch, numpy as np
+        import course_utils.lessons.lesson01.exercises as lesson01
+        from course_utils import check_exercise
+        wrong = lambda x: torch.zeros(x.shape[0], x[0].numel())
+        outcomes = {"before": check_exercise("flatten_features", wrong).status}
+        original_equal, original_hook = torch.equal, warnings._filters_mutated
+        def undo():                       # would run during the checker's restore, undoing the patch
+            torch.equal = original_equal
+            warnings._filters_mutated = original_hook
+            original_hook()
+        def patch_then_undo(x):
+            torch.equal = lambda *a, **k: True
+            warnings._filters_mutated = undo
+            return wrong(x)
+        outcomes["undo in restore"] = check_exercise("flatten_features", patch_then_undo).status
+        torch.equal, warnings._filters_mutated = original_equal, original_hook
+        code = lesson01.check_flatten_features.__code__
+        lesson01.check_flatten_features.__code__ = (lambda answer: None).__code__
+        outcomes["code swapped"] = check_exercise("flatten_features", wrong).status
+        lesson01.check_flatten_features.__code__ = code
+        rng = np.random.default_rng
+        np.random.default_rng = lambda *a, **k: rng(0)
+        outcomes["numpy.random"] = check_exercise("to_batch", lambda im: None).status
+        np.random.default_rng = rng
+        float32 = torch.float32
+        torch.float32 = torch.float64
+        outcomes["torch.float32"] = check_exercise("to_batch", lambda im: None).status
+        torch.float32 = float32
+        class Meta(type):
+            @property
+            def __module__(cls):
+                raise RuntimeError("no module")
+        torch.Evil = Meta("Evil", (), {})
+        outcomes["hostile metaclass"] = check_exercise("flatten_features", wrong).status
+        outcomes["after"] = check_exercise("flatten_features", wrong).status
+        print(json.dumps(outcomes))
+    """)
+    assert outcomes["before"] == outcomes["after"] == outcomes["hostile metaclass"] == "failed"
+    for label in ("undo in restore", "code swapped", "numpy.random", "torch.float32"):
+        assert outcomes[label] == "error", label
+
+
+def test_a_blocked_pending_alarm_does_not_kill_the_process():
+    outcomes = _isolated("""
+        import json, signal, threading, torch
+        from course_utils import check_exercise
+        def pending_alarm(x):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            signal.pthread_kill(threading.get_ident(), signal.SIGALRM)
+            return torch.flatten(x, 1)
+        print(json.dumps({"status": check_exercise("flatten_features", pending_alarm).status}))
+    """)
+    assert outcomes == {"status": "passed"}
+
+
+def test_more_global_state_is_restored():
+    import gc
+    import logging
+
+    def meddles(x):
+        gc.set_threshold(1, 1, 1)
+        sys.set_int_max_str_digits(700)
+        torch.set_printoptions(precision=1)
+        np.set_printoptions(precision=1)
+        logging.disable(logging.CRITICAL)
+        sys.meta_path.insert(0, object())
+        torch.backends.mkldnn.enabled = False
+        return torch.flatten(x, 1)
+    before = (gc.get_threshold(), sys.get_int_max_str_digits(), torch._tensor_str.PRINT_OPTS.precision,  # noqa: SLF001
+              np.get_printoptions()["precision"], logging.root.manager.disable, list(sys.meta_path),
+              torch.backends.mkldnn.enabled)
+    assert check_exercise("flatten_features", meddles).passed
+    after = (gc.get_threshold(), sys.get_int_max_str_digits(), torch._tensor_str.PRINT_OPTS.precision,  # noqa: SLF001
+             np.get_printoptions()["precision"], logging.root.manager.disable, list(sys.meta_path),
+             torch.backends.mkldnn.enabled)
+    assert after == before

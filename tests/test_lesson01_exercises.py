@@ -43,3 +43,23 @@ def test_flatten_wrong_order_is_explained_without_a_false_mistake_id():
     result = check_exercise("flatten_features", lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], -1))
     assert result.status == "failed" and result.mistake is None
     assert "different order" in result.message
+
+
+def _rgb_tensor(image):
+    rgb = np.stack([image] * 3, -1) if image.ndim == 2 else image[..., :3]
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)
+
+
+def test_values_scaled_another_way_are_not_called_misplaced():
+    normalised = lambda image: ((_rgb_tensor(image).float() / 255 - 0.5) / 0.5).unsqueeze(0)  # noqa: E731
+    min_max = lambda image: (lambda t: ((t - t.min()) / (t.max() - t.min() + 1e-9)).unsqueeze(0))(  # noqa: E731
+        _rgb_tensor(image).float())
+    for answer in (normalised, min_max):
+        result = check_exercise("to_batch", answer)
+        assert result.status == "failed" and "scaled differently" in result.message
+    floor_divided = lambda image: (_rgb_tensor(image) // 255).float().unsqueeze(0)  # noqa: E731
+    assert "integer division" in check_exercise("to_batch", floor_divided).message
+
+
+def test_half_precision_is_named_as_a_dtype_mistake():
+    assert_mistake("to_batch", lambda image: (_rgb_tensor(image).half() / 255).unsqueeze(0), "wrong_dtype")

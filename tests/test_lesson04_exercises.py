@@ -47,3 +47,96 @@ def test_malformed_outputs_are_failures_not_checker_errors():
     assert "no batches" in check_exercise("make_loaders", empty_loaders).message
     integer_tf = lambda image: torch.zeros(3, 224, 224, dtype=torch.uint8)  # noqa: E731
     assert check_exercise("build_transforms", lambda weights: (integer_tf, integer_tf)).status == "failed"
+
+
+def test_random_steps_in_validation_are_caught_whatever_their_probability():
+    def flips(weights):
+        train_tf, _ = transforms_explicit(weights)
+        return train_tf, transforms.Compose([transforms.RandomHorizontalFlip(), weights.transforms()])
+
+    def erases(weights):
+        train_tf, _ = transforms_explicit(weights)
+        return train_tf, transforms.Compose([weights.transforms(), transforms.RandomErasing(p=0.5)])
+    assert check_exercise("build_transforms", flips).mistake == "augment_validation"
+    assert check_exercise("build_transforms", erases).mistake == "augment_validation"
+
+
+def test_preset_keywords_and_missing_steps():
+    def keyword_preset(weights):
+        preset = weights.transforms(antialias=True)       # as torchvision's documentation writes it
+        return transforms_explicit(weights)[0], preset
+
+    def no_crop(weights):
+        preset = weights.transforms()
+        return transforms_explicit(weights)[0], transforms.Compose([
+            transforms.Resize(preset.crop_size[0]), transforms.ToTensor(), transforms.Normalize(preset.mean, preset.std)])
+
+    def unscaled(weights):
+        from torchvision.transforms import v2
+        preset = weights.transforms()
+        return transforms_explicit(weights)[0], v2.Compose([
+            v2.PILToTensor(), v2.Resize(preset.resize_size), v2.CenterCrop(preset.crop_size), v2.ToDtype(torch.float32),
+            v2.Normalize(preset.mean, preset.std)])
+    assert check_exercise("build_transforms", keyword_preset).passed
+    result = check_exercise("build_transforms", no_crop)
+    assert result.mistake == "wrong_size" and "CenterCrop" in result.message
+    assert "never scaled to [0, 1]" in check_exercise("build_transforms", unscaled).message
+
+
+def test_preset_arguments_changed_in_place_are_restored():
+    keywords = dict(ResNet18_Weights.DEFAULT.transforms.keywords)
+
+    def edits_the_preset(weights):
+        weights.value.transforms.keywords["crop_size"] = 100
+        return transforms_explicit(weights)
+    assert check_exercise("build_transforms", edits_the_preset).mistake == "modified_input"
+    assert ResNet18_Weights.DEFAULT.transforms.keywords == keywords
+
+
+def _splits(root, train_tf, val_tf):
+    from torchvision import datasets
+    return datasets.ImageFolder(f"{root}/train", train_tf), datasets.ImageFolder(f"{root}/val", val_tf)
+
+
+def test_class_checks_compare_names_and_use_value_errors():
+    from torch.utils.data import DataLoader
+
+    def counts_only(root, train_tf, val_tf, batch_size):
+        train_set, val_set = _splits(root, train_tf, val_tf)
+        if len(train_set.classes) != len(val_set.classes):
+            raise ValueError(f"{train_set.classes} vs {val_set.classes}")
+        return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
+
+    def asserts(root, train_tf, val_tf, batch_size):
+        train_set, val_set = _splits(root, train_tf, val_tf)
+        assert train_set.classes == val_set.classes, f"{train_set.classes} vs {val_set.classes}"
+        return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
+    assert check_exercise("make_loaders", counts_only).mistake == "class_to_idx_mismatch"
+    assert "ValueError" in check_exercise("make_loaders", asserts).message
+
+
+def test_loader_settings_that_lose_or_fix_data_are_caught():
+    import random
+    from torch.utils.data import DataLoader
+
+    def checked(root, train_tf, val_tf):
+        train_set, val_set = _splits(root, train_tf, val_tf)
+        if train_set.classes != val_set.classes:
+            raise ValueError(f"{train_set.classes} vs {val_set.classes}")
+        return train_set, val_set
+
+    def drops_last(root, train_tf, val_tf, batch_size):
+        train_set, val_set = checked(root, train_tf, val_tf)
+        return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size, drop_last=True)
+
+    def val_unbatched(root, train_tf, val_tf, batch_size):
+        train_set, val_set = checked(root, train_tf, val_tf)
+        return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set)
+
+    def shuffled_once(root, train_tf, val_tf, batch_size):
+        train_set, val_set = checked(root, train_tf, val_tf)
+        random.Random(0).shuffle(train_set.samples)
+        return DataLoader(train_set, batch_size), DataLoader(val_set, batch_size)
+    assert check_exercise("make_loaders", drops_last).status == "failed"
+    assert "batches of" in check_exercise("make_loaders", val_unbatched).message
+    assert check_exercise("make_loaders", shuffled_once).mistake == "train_not_shuffled"

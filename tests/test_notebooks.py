@@ -95,6 +95,8 @@ def test_notebook_conventions(path):
             for output in cell.outputs:
                 png = output.get("data", {}).get("image/png", "")
                 assert len(png) < 80_000, "keep figures small (low dpi)"
+                if output.output_type == "error":  # the symptom, not pages of library internals
+                    assert len("\n".join(output.traceback).splitlines()) <= 15, "call short_tracebacks() first"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)

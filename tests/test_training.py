@@ -72,9 +72,9 @@ def test_unnormalize_inverts_torchvision_normalize():
 
 
 def test_show_images_draws_a_grid(monkeypatch):
-    import matplotlib.pyplot as plt
+    from course_utils import plots
     shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    monkeypatch.setattr(plots, "show_figure", shown.append)
     show_images(torch.zeros(5, 3, 8, 8), [0, 1, 2, 0, 1], ["a", "b", "c"], mean=(0.5,) * 3, std=(0.5,) * 3, columns=4)
     figure = shown[0]
     titles = [ax.get_title() for ax in figure.axes if ax.get_title()]

@@ -23,14 +23,21 @@ def _linear(m: re.Match[str]) -> str:
     )
 
 
+def _channels_last(shape: str, expected: str) -> bool:
+    return shape.rstrip("]").split(",")[-1].strip() == expected
+
+
 def _channels(m: re.Match[str]) -> str:
     shape, expected, got = m.group(1, 2, 3)
     hint = ""
     if expected == "3" and got == "1":
         hint = " A grayscale image has one channel: repeat it to 3 channels (x.expand(-1, 3, -1, -1))."
-    elif shape.rstrip("]").split(",")[-1].strip() == expected:
+    elif _channels_last(shape, expected):
         hint = (" The last dimension holds the channels, so the image is still height x width x channels:"
                 " move channels first with .permute(2, 0, 1) before adding the batch dimension.")
+    elif got == "3":
+        hint = (f" The images are fine (RGB, 3 channels); the layer was built for {expected}. Give the first "
+                f"Conv2d in_channels=3 (code written for grayscale data such as MNIST uses 1).")
     return (
         f"The convolution expects {expected} channels in dimension 1 of a [batch, channels, height, width] "
         f"tensor, but the input {shape} has {got} there.{hint}"
@@ -68,6 +75,12 @@ def _no_grad(m: re.Match[str]) -> str:
     )
 
 
+def _view_size(m: re.Match[str]) -> str:
+    return (f"view/reshape was asked for the shape {m.group(1)}, which cannot hold the {m.group(2)} values there are: "
+            f"a size written into the code for another input size. Use torch.flatten(x, 1) (or "
+            f"x.view(x.size(0), -1)) so the size follows the input, and size the next layer to match.")
+
+
 def _missing_forward(m: re.Match[str]) -> str:
     return (f"The module {m.group(1)} has no method called exactly `forward`, so PyTorch does not know what it "
             f"computes. Check the spelling (def forward(self, x):) and its indentation inside the class.")
@@ -91,6 +104,7 @@ EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation(re.compile(r"element 0 of tensors does not require grad"), _no_grad, "froze_everything"),
     Explanation(re.compile(r"unsupported operand type\(s\) for \+: '\w*Path' and 'str'"), _path_plus_str),
     Explanation(re.compile(r'Module \[(\w+)\] is missing the required "forward" function'), _missing_forward),
+    Explanation(re.compile(r"shape '(\[[^\]]*\])' is invalid for input of size (\d+)"), _view_size, "wrong_in_features"),
     Explanation(re.compile(r"maximum recursion depth exceeded"), _recursion),
 )
 
@@ -102,7 +116,9 @@ def explain_error(error: BaseException | str) -> tuple[str | None, str | None]:
         match = item.pattern.search(text)
         if match:
             mistake = item.mistake
-            if mistake == "hwc_not_permuted" and match.group(2) == "3" and match.group(3) == "1":
-                mistake = "grayscale_not_expanded"
+            if mistake == "hwc_not_permuted":
+                shape, expected, got = match.group(1, 2, 3)
+                mistake = ("grayscale_not_expanded" if (expected, got) == ("3", "1")
+                           else mistake if _channels_last(shape, expected) else None)
             return item.explain(match), mistake
     return None, None

@@ -19,9 +19,10 @@ WATCHED_MODULES = (
     "torchvision.datasets", "torchvision.models", "PIL.Image", "signal", "time", "threading", "random", "gc",
 )
 _PACKAGE = __name__.split(".")[0]
-# Replaced in normal use: IPython's last result and per-cell input function, warning registries, torch.Storage.
+# Replaced in normal use: IPython's last result and per-cell input function, warning registries, torch.Storage
+# (it follows torch.set_default_dtype), and hooks that the saved state puts back after every check.
 _SESSION_KEYS = frozenset({"_", "__", "___", "input", "raw_input", "__warningregistry__", "__builtins__",
-                           "Storage"})  # torch.Storage follows torch.set_default_dtype
+                           "Storage", "excepthook", "unraisablehook"})
 _baseline: dict[str, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
 
 

@@ -55,6 +55,10 @@ def _judge_batch(out, image: np.ndarray, label: str) -> None:
     correct = rgb.permute(2, 0, 1).unsqueeze(0) / 255
     viewed = rgb.reshape(1, 3, h, w) / 255  # what .view/.reshape does instead of permute
     unscaled = values.max().item() > 1.0 + 1e-6
+    if out.is_floating_point() and out.dtype != torch.float32 and not unscaled:
+        raise Mismatch(want, describe(out),
+                       "convert with .float() (float32, what model weights use); NumPy's `/ 255.0` gives float64.",
+                       "wrong_dtype")
     scaled = values / 255 if unscaled else values
     if not expect.close(scaled, correct, atol=1e-6):
         if expect.close(scaled, viewed, atol=1e-6):
@@ -62,6 +66,7 @@ def _judge_batch(out, image: np.ndarray, label: str) -> None:
                            "reinterpreted height x width x channels memory instead of moving the axes",
                            "use .permute(2, 0, 1), which moves axes; .view only relabels the same memory.",
                            "view_instead_of_permute")
+        _judge_scale(values, correct, want)
         y, x, c = (1 % h, 2 % w, 2)
         raise Mismatch(want, f"values in the wrong places: pixel (y={y}, x={x}, channel={c}) holds "
                        f"{image[y, x, c]} and should appear at [0, {c}, {y}, {x}] as {image[y, x, c] / 255:.4f}, "
@@ -70,10 +75,22 @@ def _judge_batch(out, image: np.ndarray, label: str) -> None:
     if unscaled or not out.is_floating_point():
         raise Mismatch(want, f"{describe(out)} with values up to {values.max().item():g}",
                        "convert to float and divide by 255: .float() / 255.", "not_scaled")
-    if out.dtype != torch.float32:
-        raise Mismatch(want, describe(out),
-                       "convert with .float() (float32, what model weights use); NumPy's `/ 255.0` gives float64.",
-                       "wrong_dtype")
+
+
+def _judge_scale(values: torch.Tensor, correct: torch.Tensor, want: str) -> None:
+    """Pixels in the right places but scaled another way (normalised, min-max, integer division)?"""
+    if set(values.unique().tolist()) <= {0.0, 1.0} and correct.max() > correct.min():
+        raise Mismatch(want, "only the values 0 and 1: integer division (// 255) threw the fractions away",
+                       "divide a float tensor: .float() / 255.")
+    for v, c in zip(values[0], correct[0]):
+        design = torch.stack([c.flatten(), torch.ones(c.numel(), dtype=c.dtype)], dim=1)
+        fit = torch.linalg.lstsq(design, v.flatten().unsqueeze(1)).solution
+        if (design @ fit).squeeze(1).sub(v.flatten()).abs().max() > 2e-3:
+            return
+    raise Mismatch(want, "every pixel in its place, but scaled differently: each channel is a*(pixel/255) + b "
+                   "for other a, b (normalised with a mean and std, min-max scaled, or divided by another number)",
+                   "return plain pixel/255 values in [0, 1]; normalising with a mean and std belongs to the model's "
+                   "transform, later.")
 
 
 def check_to_batch(answer) -> None:

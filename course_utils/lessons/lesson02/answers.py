@@ -96,8 +96,17 @@ def train_step_clear_after_step(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
+def train_step_closure(model, inputs, targets, loss_fn, optimizer):
+    def closure():                       # the style optimizers such as LBFGS require
+        optimizer.zero_grad()
+        loss = loss_fn(model(inputs), targets)
+        loss.backward()
+        return loss
+    return optimizer.step(closure).item()
+
+
 TRAIN_STEP_ALTERNATIVES = (train_step_model_zero_grad, train_step_manual_clear, train_step_zero_before_backward,
-                           train_step_clear_after_step)
+                           train_step_clear_after_step, train_step_closure)
 
 
 # ---------------------------------------------------------------- evaluate: wrong answers

@@ -52,8 +52,27 @@ def _write_folder(root: Path, layout: dict[str, tuple[str, ...]], per_class: int
                 value += 3  # every image has its own grey level: its identity
 
 
+MAX_BATCHES = 50  # far more than the probe folders hold: a loader that never ends is stopped here
+
+
+def _batches(loader, label: str) -> list:
+    """The loader's batches, read in a Python loop (so the time limit can stop it) and bounded in number."""
+    def read() -> list:
+        batches = []
+        for batch in loader:
+            batches.append(batch)
+            if len(batches) > MAX_BATCHES:
+                break
+        return batches
+    batches = call_learner(read)
+    if len(batches) > MAX_BATCHES:
+        raise Mismatch(f"the {label} loader to end after one pass over its images", f"more than {MAX_BATCHES} "
+                       "batches from a dozen images", "iterate over a DataLoader built on ImageFolder(root / split).")
+    return batches
+
+
 def _read(loader, label: str):
-    batches = call_learner(lambda: list(loader))
+    batches = _batches(loader, label)
     if not batches:
         raise Mismatch(f"the {label} loader to yield batches", "no batches at all",
                        "build the loader on ImageFolder(root / split) with a batch_size of at least 1.")
@@ -72,6 +91,48 @@ def _read(loader, label: str):
     return values, markers, sizes
 
 
+BATCH_SIZE = 5  # 12 images per split: batches of 5, 5 and 2, so a dropped or unbatched remainder shows
+
+
+def _judge_batches(read, count: int, label: str) -> None:
+    sizes = read[2]
+    expected = [BATCH_SIZE] * (count // BATCH_SIZE) + ([count % BATCH_SIZE] if count % BATCH_SIZE else [])
+    if sizes != expected:
+        raise Mismatch(f"{label} batches of {expected} for {count} images with batch_size={BATCH_SIZE}",
+                       f"batches of {sizes}", "pass batch_size to each DataLoader and keep drop_last=False (the "
+                       "default), so every image is used.")
+
+
+# Class folders that differ between the splits, and the class the learner's error message must name.
+BAD_LAYOUTS = (
+    ("val lacks a class", ("ant", "bee", "cat"), ("ant", "cat"), "bee"),
+    ("val has an extra class", ("ant", "bee", "cat"), ("ant", "bee", "cat", "dog"), "dog"),
+    ("val has a class of another name (the same number of classes)", ("ant", "bee", "cat"), ("ant", "bee", "cow"),
+     "cow"),
+)
+
+
+def _judge_refusals(answer, tmp: Path) -> None:
+    for name, train_classes, val_classes, missing in BAD_LAYOUTS:
+        bad = tmp / f"bad{len(name)}"
+        _write_folder(bad, {"train": train_classes, "val": val_classes}, per_class=2)
+        try:
+            call_learner(answer, bad, _Tag(1.0), _Tag(2.0), BATCH_SIZE)
+        except LearnerError as err:
+            if err.original_type is not None and issubclass(err.original_type, ValueError):
+                if missing not in err.text:
+                    raise Mismatch(f"a ValueError naming the classes that differ ({missing!r})",
+                                   f"ValueError: {err.text}", "include both class lists in the message.") from None
+                continue
+            raise Mismatch(f"a ValueError when {name} ({missing!r})", f"{err.kind}: {err.text}",
+                           "raise ValueError(...) naming both class lists: an assert disappears under python -O, "
+                           "and other exception types say something else went wrong.") from None
+        raise Mismatch(f"a ValueError when {name} ({missing!r})", "loaders were returned without complaint: "
+                       "ImageFolder numbers classes alphabetically per folder, so the labels silently shift",
+                       "compare train_set.classes with val_set.classes (the names, not only how many) and raise "
+                       "ValueError naming them.", "class_to_idx_mismatch")
+
+
 def check_make_loaders(answer) -> None:
     classes = ("ant", "bee", "cat")
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +140,7 @@ def check_make_loaders(answer) -> None:
         _write_folder(root, {"train": classes, "val": classes})
         in_order_train, in_order_val = _folder_order(root / "train"), _folder_order(root / "val")
         files = _fingerprint(root)
-        result = call_learner(answer, root, _Tag(1.0), _Tag(2.0), 4)
+        result = call_learner(answer, root, _Tag(1.0), _Tag(2.0), BATCH_SIZE)
         train_loader, val_loader = expect.sequence(result, 2, "a pair (train_loader, val_loader)",
                                                    "return train_loader, val_loader.")
 
@@ -99,31 +160,18 @@ def check_make_loaders(answer) -> None:
                            "transforms_swapped")
         if set(first[1]) != {1.0} or set(val[1]) != {2.0}:
             raise Mismatch(want, "a split did not use its own transform", "pass transform=train_tf / transform=val_tf.")
-        if first[2][0] != 4:
-            raise Mismatch("batches of batch_size=4", f"a first batch of {first[2][0]}", "pass batch_size to DataLoader.")
         if sorted(first[0]) != sorted(in_order_train) or sorted(val[0]) != sorted(in_order_val):
-            raise Mismatch(want, "loaders that do not cover exactly root/train and root/val",
-                           "build ImageFolder(root / 'train') and ImageFolder(root / 'val').")
+            raise Mismatch(want, "loaders that do not cover exactly root/train and root/val, each image once",
+                           "build ImageFolder(root / 'train') and ImageFolder(root / 'val'), and keep drop_last=False.")
+        _judge_batches(first, len(in_order_train), "train")
+        _judge_batches(val, len(in_order_val), "val")
         if first[0] == in_order_train and second[0] == in_order_train:
             raise Mismatch(want, "the training order is the same every epoch (folder order: all ants, then all bees...)",
                            "shuffle=True for the training loader, so batches mix classes.", "train_not_shuffled")
+        if first[0] == second[0]:
+            raise Mismatch(want, "a mixed order, but the same one in every epoch (shuffled once, before the loader)",
+                           "let the loader reshuffle every epoch: DataLoader(train_set, batch_size, shuffle=True).",
+                           "train_not_shuffled")
         if val[0] != in_order_val:
             raise Mismatch(want, "validation batches in a random order", "use shuffle=False for validation.")
-
-        for name, layout, missing in (("val lacks a class", {"train": classes, "val": ("ant", "cat")}, "bee"),
-                                      ("val has an extra class", {"train": classes, "val": classes + ("dog",)}, "dog")):
-            bad = Path(tmp) / name.replace(" ", "_")
-            _write_folder(bad, layout, per_class=2)
-            try:
-                call_learner(answer, bad, _Tag(1.0), _Tag(2.0), 4)
-            except LearnerError as err:
-                if err.original_type is not None and issubclass(err.original_type, ValueError):
-                    if missing not in err.text:
-                        raise Mismatch(f"a ValueError naming the classes that differ ({missing!r})",
-                                       f"ValueError: {err.text}", "include both class lists in the message.") from None
-                    continue
-                raise
-            raise Mismatch(f"a ValueError when {name} ({missing!r})", "loaders were returned without complaint: "
-                           "ImageFolder numbers classes alphabetically per folder, so the labels silently shift",
-                           "compare train_set.classes with val_set.classes and raise ValueError naming them.",
-                           "class_to_idx_mismatch")
+        _judge_refusals(answer, Path(tmp))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +40,23 @@ def _judge_val(val_tf, preset, image, label: str) -> None:
     reference = preset(image)
     size = reference.shape[-1]
     want = f"val_tf(image) equal to weights.transforms()(image): a [3, {size}, {size}] tensor, for {label}"
-    torch.manual_seed(1)
-    first = expect.plain_tensor(raw_first := call_learner(val_tf, image))
-    torch.manual_seed(2)
-    second = expect.plain_tensor(call_learner(val_tf, image))
-    if first is None or second is None or not first.is_floating_point():
-        raise Mismatch(want, describe(raw_first), "end the pipeline with ToTensor (float values) and Normalize.")
+    outputs = []
+    for seed in range(8):  # enough draws that any random step with p = 0.5 shows (fixed seeds: deterministic)
+        torch.manual_seed(seed)
+        raw_out = call_learner(val_tf, image)
+        out = expect.plain_tensor(raw_out)
+        if out is None or not out.is_floating_point():
+            raise Mismatch(want, describe(raw_out), "end the pipeline with ToTensor (float values) and Normalize.")
+        outputs.append(out)
+    first = outputs[0]
     if tuple(first.shape) != tuple(reference.shape):
-        raise Mismatch(want, describe(first), f"the pretrained weights expect {size}x{size} crops: read the size "
-                       "from weights.transforms().crop_size instead of hard-coding it.", "wrong_size")
-    if not expect.same(first, second):
+        advice = (f"the pretrained weights expect {size}x{size} crops: read the size from "
+                  "weights.transforms().crop_size instead of hard-coding it.")
+        if first.dim() == 3 and size in tuple(first.shape[-2:]) and first.shape[-1] != first.shape[-2]:
+            advice = (f"Resize with one number scales only the shorter side to it, so a non-square image stays "
+                      f"non-square: follow it with CenterCrop({size}), as weights.transforms() does.")
+        raise Mismatch(want, describe(first), advice, "wrong_size")
+    if not all(expect.same(first, other) for other in outputs[1:]):
         raise Mismatch(want, "val_tf gave different tensors for the same image: it contains random augmentation",
                        "validation must be deterministic: use weights.transforms() as it is.", "augment_validation")
     if expect.close(first, reference, atol=1e-3):
@@ -56,6 +64,7 @@ def _judge_val(val_tf, preset, image, label: str) -> None:
     mean = torch.tensor(preset.mean).view(3, 1, 1)
     std = torch.tensor(preset.std).view(3, 1, 1)
     raw = reference * std + mean
+    _judge_scaled(first * std + mean, want)
     if expect.close(first, raw, atol=1e-3):
         raise Mismatch(want, "values in [0, 1]: the image was never normalised",
                        "add Normalize(mean, std) with the weights' own mean and std.", "skip_normalization")
@@ -70,8 +79,21 @@ def _judge_val(val_tf, preset, image, label: str) -> None:
         if expect.close(first, candidate(image), atol=1e-3):
             raise Mismatch(want, f"the right size and normalisation, but the resize step differs: yours {description}",
                            f"{steps}; use weights.transforms() itself as val_tf.")
+    gap = (first - reference).abs().max().item()
+    if gap < 0.05:
+        raise Mismatch(want, f"almost the same values (largest difference {gap:.4f}): resizing a tensor instead of "
+                       f"the PIL image, or another interpolation, changes a few pixels slightly",
+                       "apply weights.transforms() itself to the PIL image, with no conversion before it.")
     raise Mismatch(want, "the same shape and normalisation, but different pixels: the resize or crop step differs",
                    f"{steps}; use weights.transforms() itself as val_tf.")
+
+
+def _judge_scaled(unnormalised: torch.Tensor, want: str) -> None:
+    """Pixel values never scaled to [0, 1] before Normalize (v2.ToDtype without scale=True, say)."""
+    if unnormalised.max().item() > 2:
+        raise Mismatch(want, f"pixel values up to {unnormalised.max().item():.0f} before normalising: they were "
+                       f"converted to float but never scaled to [0, 1]",
+                       "use ToTensor(), or v2.ToDtype(torch.float32, scale=True), before Normalize.")
 
 
 def _resize_variants(resize: int, crop: int):
@@ -122,23 +144,26 @@ def _judge_train(train_tf, preset, image, label: str) -> None:
     expected = (torch.tensor(colour / 255, dtype=torch.float32) - torch.tensor(preset.mean)) / torch.tensor(preset.std)
     if expect.close(value, expected, atol=0.3):
         return
+    _judge_scaled(value * torch.tensor(preset.std) + torch.tensor(preset.mean), want)
     if expect.close(value, torch.tensor(colour / 255, dtype=torch.float32), atol=0.1):
         raise Mismatch(want, "training tensors in [0, 1]: not normalised",
                        "end train_tf with Normalize(mean, std) using the weights' mean and std.", "skip_normalization")
     raise Mismatch(want, f"a solid colour came out as {[round(v, 2) for v in value.tolist()]}, expected "
                    f"{[round(v, 2) for v in expected.tolist()]}",
-                   "normalise training images with exactly the weights' mean and std.", "wrong_normalization")
+                   "normalise once, with exactly the weights' mean and std, keeping the channels in RGB order.",
+                   "wrong_normalization")
 
 
 def _weights_record(weights):
-    """What an answer could change on a weights object (its meta, its preset), to compare and put back."""
+    """What an answer could change on a weights object (its meta, its preset and the preset's arguments)."""
     holder = getattr(weights, "value", weights)  # a torchvision enum member keeps them on .value
-    return holder, copy.deepcopy(weights.meta), dict(vars(holder))
+    partials = {key: dict(value.keywords) for key, value in vars(holder).items() if isinstance(value, partial)}
+    return holder, copy.deepcopy(weights.meta), dict(vars(holder)), partials
 
 
 def _restore_weights(weights, record) -> bool:
     """Put back whatever the answer changed; True if anything had changed."""
-    holder, meta, attributes = record
+    holder, meta, attributes, partials = record
     now = vars(holder)
     changed = now.keys() != attributes.keys() or any(now[key] is not value for key, value in attributes.items())
     if changed:
@@ -150,6 +175,11 @@ def _restore_weights(weights, record) -> bool:
         changed = True
         weights.meta.clear()
         weights.meta.update(meta)
+    for key, keywords in partials.items():  # a partial's keywords are a dict an answer can edit in place
+        if attributes[key].keywords != keywords:
+            changed = True
+            attributes[key].keywords.clear()
+            attributes[key].keywords.update(keywords)
     return changed
 
 
