@@ -27,9 +27,26 @@ class Metrics:
         return f"loss {self.loss:.4f}, accuracy {self.accuracy:.3f}"
 
 
-def _run_epoch(model, loader, loss_fn, optimizer, device, progress, desc) -> Metrics:
+def frozen_batchnorm_to_eval(model: nn.Module) -> int:
+    """Put every BatchNorm layer whose parameters are all frozen into eval mode; return how many.
+
+    model.train() switches BatchNorm to batch statistics and makes it update its running mean and
+    variance, even when none of its parameters trains: a "frozen" backbone would still drift.
+    """
+    count = 0
+    for module in model.modules():
+        params = list(module.parameters(recurse=False))
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and params and not any(p.requires_grad for p in params):
+            module.eval()
+            count += 1
+    return count
+
+
+def _run_epoch(model, loader, loss_fn, optimizer, device, progress, desc, frozen_bn: str = "eval") -> Metrics:
     training = optimizer is not None
     model.train(training)
+    if training and frozen_bn == "eval":
+        frozen_batchnorm_to_eval(model)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(training):
         for inputs, targets in tqdm(loader, desc=desc, disable=not progress, leave=False):
@@ -48,9 +65,24 @@ def _run_epoch(model, loader, loss_fn, optimizer, device, progress, desc) -> Met
     return Metrics(total_loss / seen, correct / seen)
 
 
-def train_one_epoch(model: nn.Module, train_loader, loss_fn, optimizer, device=None, progress: bool = True) -> Metrics:
-    """One pass over ``train_loader`` in train mode; returns the mean loss and accuracy seen while training."""
-    return _run_epoch(model, train_loader, loss_fn, optimizer, device or get_device(), progress, "train")
+FROZEN_BN_CHOICES = ("eval", "train")
+
+
+def _check_frozen_bn(frozen_bn: str) -> str:
+    if frozen_bn not in FROZEN_BN_CHOICES:
+        raise ValueError(f"frozen_bn={frozen_bn!r}; choose one of {', '.join(map(repr, FROZEN_BN_CHOICES))}")
+    return frozen_bn
+
+
+def train_one_epoch(model: nn.Module, train_loader, loss_fn, optimizer, device=None, progress: bool = True,
+                    frozen_bn: str = "eval") -> Metrics:
+    """One pass over ``train_loader`` in train mode; returns the mean loss and accuracy seen while training.
+
+    frozen_bn="eval" (default) keeps BatchNorm layers whose parameters are all frozen in eval mode, so
+    their running statistics stay as pretrained; "train" lets model.train() update them.
+    """
+    return _run_epoch(model, train_loader, loss_fn, optimizer, device or get_device(), progress, "train",
+                      _check_frozen_bn(frozen_bn))
 
 
 def evaluate(model: nn.Module, loader, loss_fn=None, device=None, progress: bool = False) -> Metrics:
@@ -68,6 +100,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    frozen_bn_in_eval: int = 0  # BatchNorm layers fit kept in eval mode because all their parameters are frozen
 
     @property
     def best_val_accuracy(self) -> float:
@@ -92,21 +125,31 @@ class History:
 
 
 def fit(model: nn.Module, train_loader, val_loader, optimizer, epochs: int, loss_fn=None, device=None,
-        progress: bool = True) -> History:
-    """Train for ``epochs`` epochs, evaluating on ``val_loader`` after each; returns the History."""
+        progress: bool = True, frozen_bn: str = "eval") -> History:
+    """Train for ``epochs`` epochs, evaluating on ``val_loader`` after each; returns the History.
+
+    frozen_bn="eval" (default) keeps fully frozen BatchNorm layers in eval mode while training (the
+    History and the progress bar say how many); "train" leaves them to model.train().
+    """
     device = device or get_device()
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     model.to(device)
     history = History()
+    if _check_frozen_bn(frozen_bn) == "eval":
+        model.train()
+        history.frozen_bn_in_eval = frozen_batchnorm_to_eval(model)
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:  # one bar for the whole run, its metrics updated after every epoch
         start = time.perf_counter()
-        train = _run_epoch(model, train_loader, loss_fn, optimizer, device, False, "train")
+        train = _run_epoch(model, train_loader, loss_fn, optimizer, device, False, "train", frozen_bn)
         val = _run_epoch(model, val_loader, loss_fn, None, device, False, "evaluate")
         history.train_loss.append(train.loss)
         history.train_accuracy.append(train.accuracy)
         history.val_loss.append(val.loss)
         history.val_accuracy.append(val.accuracy)
         history.seconds.append(time.perf_counter() - start)
-        bar.set_postfix(train_acc=f"{train.accuracy:.2f}", val_acc=f"{val.accuracy:.2f}")
+        postfix = {"train_acc": f"{train.accuracy:.2f}", "val_acc": f"{val.accuracy:.2f}"}
+        if history.frozen_bn_in_eval:
+            postfix["frozen_bn_eval"] = history.frozen_bn_in_eval
+        bar.set_postfix(postfix)
     return history

@@ -81,3 +81,29 @@ def test_show_images_draws_a_grid(monkeypatch):
     assert titles == ["a", "b", "c", "a", "b"]
     pixel = figure.axes[0].get_images()[0].get_array()[0, 0]
     assert abs(float(pixel[0]) - 0.5) < 1e-6  # 0 normalised with mean 0.5 / std 0.5 shows as grey 0.5
+
+
+def _frozen_bn_model():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    for p in list(model[0].parameters()) + list(model[1].parameters()):
+        p.requires_grad = False
+    return model
+
+
+def test_fit_keeps_frozen_batchnorm_in_eval_mode_by_default():
+    model = _frozen_bn_model()
+    stats = model[1].running_mean.clone()
+    train, val = DataLoader(_blobs(), batch_size=8, shuffle=True), DataLoader(_blobs(30, seed=1), batch_size=8)
+    history = fit(model, train, val, torch.optim.SGD(model[3].parameters(), lr=0.1), epochs=2, progress=False)
+    assert history.frozen_bn_in_eval == 1 and torch.equal(model[1].running_mean, stats)
+    drifting = _frozen_bn_model()
+    fit(drifting, train, val, torch.optim.SGD(drifting[3].parameters(), lr=0.1), epochs=2, progress=False,
+        frozen_bn="train")
+    assert not torch.equal(drifting[1].running_mean, stats)
+
+
+def test_unknown_frozen_bn_choice_lists_the_choices():
+    import pytest
+    with pytest.raises(ValueError, match="'eval', 'train'"):
+        train_one_epoch(nn.Linear(2, 3), DataLoader(_blobs()), nn.CrossEntropyLoss(), None, frozen_bn="freeze")
