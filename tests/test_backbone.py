@@ -3,14 +3,12 @@ import json
 from dataclasses import replace
 
 import torch
-from torch import nn
-from torch.utils.data import DataLoader
-from torchvision import datasets
 from torchvision.models import resnet18
 
 from course_utils.backbone import MANIFEST, SHIPPED, Recipe, build_course_backbone, sha256_of
-from course_utils.data import SOURCE_TASK, course_dataset
+from course_utils.data import SOURCE_TASK
 from course_utils.pretrained import CourseWeights, course_weights
+from helpers import linear_probe_accuracy
 
 TINY = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 32, "val": 4})
 TINY_RECIPE = Recipe(epochs=3, batch_size=8)
@@ -52,29 +50,6 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, capsys):
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
-def _linear_probe(weights: CourseWeights) -> float:
-    """Validation accuracy of a linear classifier on the frozen backbone's features of the target task."""
-    root = course_dataset(progress=False)
-    backbone = resnet18(num_classes=len(weights.meta["categories"]))
-    backbone.load_state_dict(weights.get_state_dict())
-    backbone.fc = nn.Identity()
-    backbone.eval()
-
-    def features(split):
-        data = datasets.ImageFolder(root / split, transform=weights.transforms())
-        with torch.no_grad():
-            return torch.cat([backbone(x) for x, _ in DataLoader(data, batch_size=128)]), torch.tensor(data.targets)
-    (train_x, train_y), (val_x, val_y) = features("train"), features("val")
-    torch.manual_seed(0)
-    head = nn.Linear(train_x.shape[1], int(train_y.max()) + 1)
-    optimizer = torch.optim.Adam(head.parameters(), lr=0.01)
-    for _ in range(300):
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(head(train_x), train_y).backward()
-        optimizer.step()
-    return (head(val_x).argmax(1) == val_y).float().mean().item()
-
-
 def test_a_regenerated_backbone_is_as_good_as_the_shipped_one(tmp_path):
     shipped = course_weights(progress=False)
     path = build_course_backbone(tmp_path / "again.pt", progress=False, checkpoint=tmp_path / "again")
@@ -82,4 +57,4 @@ def test_a_regenerated_backbone_is_as_good_as_the_shipped_one(tmp_path):
     # builds differ by about 0.02-0.03 in source accuracy across CPUs and thread counts (0.843-0.878 measured)
     assert again.meta["source_val_accuracy"] >= shipped.meta["source_val_accuracy"] - 0.05
     assert again.meta["mean"] == shipped.meta["mean"] and again.meta["std"] == shipped.meta["std"]
-    assert _linear_probe(again) >= 0.85 and _linear_probe(shipped) >= 0.85
+    assert linear_probe_accuracy(again) >= 0.85 and linear_probe_accuracy(shipped) >= 0.85
