@@ -76,30 +76,18 @@ class Hostile:
 
 def linear_probe_accuracy(weights) -> float:
     """Validation accuracy of a linear classifier on frozen backbone features of the course's target task."""
-    import torch
     from torch import nn
     from torch.utils.data import DataLoader
     from torchvision import datasets
     from torchvision.models import resnet18
 
     from course_utils.data import course_dataset
+    from course_utils.features import extract_features, linear_probe
 
     root = course_dataset(progress=False)
     backbone = resnet18(num_classes=len(weights.meta["categories"]))
     backbone.load_state_dict(weights.get_state_dict())
     backbone.fc = nn.Identity()
-    backbone.eval()
-
-    def features(split):
-        data = datasets.ImageFolder(root / split, transform=weights.transforms())
-        with torch.no_grad():
-            return torch.cat([backbone(x) for x, _ in DataLoader(data, batch_size=128)]), torch.tensor(data.targets)
-    (train_x, train_y), (val_x, val_y) = features("train"), features("val")
-    torch.manual_seed(0)
-    head = nn.Linear(train_x.shape[1], int(train_y.max()) + 1)
-    optimizer = torch.optim.Adam(head.parameters(), lr=0.01)
-    for _ in range(300):
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(head(train_x), train_y).backward()
-        optimizer.step()
-    return (head(val_x).argmax(1) == val_y).float().mean().item()
+    train, val = (extract_features(backbone, DataLoader(datasets.ImageFolder(root / split, weights.transforms()),
+                                                        batch_size=128)) for split in ("train", "val"))
+    return linear_probe(train, val)

@@ -153,6 +153,14 @@ def test_class_to_idx_mismatch(reports):
     assert fixed["result"] > 0.6 and broken["result"] < fixed["result"] / 2   # accuracy collapses
 
 
+def test_kept_1000_outputs(reports):
+    report = reports["kept_1000_outputs"]
+    broken, fixed = report.broken.values, report.fixed.values
+    assert report.broken.error is None and report.fixed.error is None          # silent
+    assert broken["outputs"] > broken["num_classes"] == fixed["outputs"]
+    assert broken["impossible"] > 0.3 and fixed["impossible"] == 0             # classes that do not exist
+
+
 def test_runs_restore_the_global_rng():
     torch.manual_seed(7)
     expected = torch.rand(2)

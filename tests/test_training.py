@@ -107,3 +107,18 @@ def test_unknown_frozen_bn_choice_lists_the_choices():
     import pytest
     with pytest.raises(ValueError, match="'eval', 'train'"):
         train_one_epoch(nn.Linear(2, 3), DataLoader(_blobs()), nn.CrossEntropyLoss(), None, frozen_bn="freeze")
+
+
+def test_cached_features_and_linear_probe_match_plain_pytorch():
+    from course_utils.features import extract_features, linear_probe
+    torch.manual_seed(0)
+    backbone = nn.Sequential(nn.Linear(2, 6), nn.BatchNorm1d(6), nn.ReLU())
+    backbone.train()
+    cached = extract_features(backbone, DataLoader(_blobs(), batch_size=7))
+    backbone.eval()
+    with torch.no_grad():
+        assert torch.allclose(cached.tensors[0], backbone(_blobs().tensors[0]), atol=1e-6)
+    backbone.train()
+    assert backbone.training and backbone[1].training  # modes given back
+    accuracy = linear_probe(cached, extract_features(backbone, DataLoader(_blobs(30, seed=1), batch_size=30)))
+    assert accuracy > 0.9

@@ -1,0 +1,41 @@
+"""Cached features: run a frozen backbone once per image, then train heads on the stored tensors."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm.auto import tqdm
+
+
+def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = False) -> TensorDataset:
+    """(features, labels) for every sample of ``loader``: the backbone in eval mode, without gradients.
+
+    The backbone's own train/eval modes are given back afterwards.
+    """
+    modes = [(m, m.training) for m in backbone.modules()]
+    backbone.eval()
+    features, labels = [], []
+    try:
+        with torch.no_grad():
+            for inputs, targets in tqdm(loader, desc="features", disable=not progress, leave=False):
+                features.append(backbone(inputs))
+                labels.append(targets)
+    finally:
+        for module, training in modes:
+            module.training = training
+    return TensorDataset(torch.cat(features), torch.cat(labels))
+
+
+def linear_probe(train: TensorDataset, val: TensorDataset, steps: int = 300, lr: float = 0.01, seed: int = 0) -> float:
+    """Validation accuracy of a linear classifier trained full-batch with Adam on cached features."""
+    train_x, train_y = train.tensors
+    val_x, val_y = val.tensors
+    torch.manual_seed(seed)
+    head = nn.Linear(train_x.shape[1], int(max(train_y.max(), val_y.max())) + 1)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(head(train_x), train_y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return (head(val_x).argmax(1) == val_y).float().mean().item()

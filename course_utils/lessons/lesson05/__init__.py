@@ -1,0 +1,1 @@
+"""Lesson 05: exercises, answers and catalogue entries."""

@@ -1,0 +1,129 @@
+"""Lesson 05: the checkers of replace_head and replace_classifier, on small copies of torchvision architectures.
+
+Each architecture is built once per session and every check gets a deep copy, so even ConvNeXt and ViT
+checks stay fast. ConvNeXt and ViT are torchvision's own classes in small configurations: the same head
+layout as convnext_tiny and vit_b_16, a fraction of the parameters.
+"""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+import torch
+from torch import nn
+from torchvision import models
+from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+from torchvision.models.vision_transformer import VisionTransformer
+
+from ...checking import expect, probes
+from ...checking.describe import describe
+from ...checking.explain import explain_error
+from ...checking.sandbox import LearnerError, Mismatch, call_learner
+
+
+@lru_cache(maxsize=None)
+def _prototype(name: str) -> tuple[nn.Module, int]:
+    """(model with random but fixed weights, input size) for one architecture, built once."""
+    torch.manual_seed(0)
+    builders = {
+        "ResNet-18": lambda: (ResNet(BasicBlock, [2, 2, 2, 2]), 64),
+        "ResNet with 2048 features (as ResNet-50)": lambda: (ResNet(Bottleneck, [1, 1, 1, 1]), 64),
+        "resnet18": lambda: (models.resnet18(weights=None), 64),
+        "mobilenet_v3_small": lambda: (models.mobilenet_v3_small(weights=None), 64),
+        "efficientnet_b0": lambda: (models.efficientnet_b0(weights=None), 64),
+        "convnext (convnext_tiny's layout)": lambda: (ConvNeXt([CNBlockConfig(32, 64, 1), CNBlockConfig(64, None, 1)]),
+                                                      64),
+        "vit (vit_b_16's layout)": lambda: (VisionTransformer(image_size=32, patch_size=16, num_layers=1, num_heads=2,
+                                                               hidden_dim=32, mlp_dim=64), 32),
+    }
+    model, size = builders[name]()
+    return model.eval(), size
+
+
+def _fresh(name: str) -> tuple[nn.Module, torch.Tensor, str, dict[str, torch.Tensor]]:
+    """A copy of the architecture, an input batch, its head's path and a snapshot of every other weight."""
+    prototype, size = _prototype(name)
+    model = copy.deepcopy(prototype)
+    head, _ = probes.final_linear(model, torch.zeros(1, 3, size, size))
+    backbone = {n: p.detach().clone() for n, p in model.named_parameters() if not n.startswith(head + ".")}
+    return model, torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(1)), head, backbone
+
+
+def _forward(model: nn.Module, batch: torch.Tensor, want: str, mistake: str | None) -> torch.Tensor:
+    """Logits in eval mode (the model's modes given back); a Linear shape error names ``mistake``."""
+    modes = [(m, m.training) for m in nn.Module.modules(model)]
+    try:
+        model.eval()
+        with torch.no_grad():
+            return expect.tensor(call_learner(model, batch), want, "return the model itself, with its new head.")
+    except LearnerError as err:
+        if "mat1 and mat2 shapes cannot be multiplied" in err.original_text:
+            explanation, _ = explain_error(err.original_text)
+            raise Mismatch(want, f"the model raised {err}", explanation or "", mistake) from None
+        raise
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _changed_backbone(model: nn.Module, backbone: dict[str, torch.Tensor]) -> list[str]:
+    now = dict(nn.Module.named_parameters(model))
+    return [n for n, value in backbone.items() if n not in now or not expect.same(now[n].detach(), value)]
+
+
+def _judge_resnet(answer, name: str, num_classes: int) -> None:
+    model, batch, head, backbone = _fresh(name)
+    old = model.get_submodule(head)
+    want = f"a {name} that outputs {num_classes} scores per image, from its own {old.in_features} features"
+    result = expect.module(call_learner(answer, model, num_classes), want, "return the model after replacing model.fc.")
+    logits = _forward(result, batch, want, "hardcoded_in_features")
+    if tuple(logits.shape) == (2, old.out_features):
+        raise Mismatch(want, f"{describe(logits)}: still the {old.out_features} outputs of the old head",
+                       f"replace model.fc by a layer with num_classes={num_classes} outputs.", "kept_1000_outputs")
+    if tuple(logits.shape) != (2, num_classes):
+        raise Mismatch(want, describe(logits), "end the new head with nn.Linear(model.fc.in_features, num_classes).")
+    linears = [m for _, m in probes.linear_modules(result)]
+    if any(m is old for m in linears) or probes.final_linear(result, batch[:1])[1].in_features == old.out_features:
+        raise Mismatch(want, f"the old {old.in_features}->{old.out_features} layer is still in the model, with the "
+                       f"new layer stacked after it", "replace the old head instead of appending to it: "
+                       "model.fc = nn.Linear(model.fc.in_features, num_classes).", "stacked_on_old_head")
+    if _changed_backbone(result, backbone):
+        raise Mismatch(want, "a model whose backbone weights are not the pretrained ones it was given (a freshly "
+                       "built network?)", "modify the model you receive and return it: only its fc should be new.",
+                       "reinitialized_backbone")
+
+
+def check_replace_head(answer) -> None:
+    _judge_resnet(answer, "ResNet-18", 5)
+    _judge_resnet(answer, "ResNet with 2048 features (as ResNet-50)", 3)  # a hard-coded 512 shows here
+
+
+ARCHITECTURES = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "convnext (convnext_tiny's layout)",
+                 "vit (vit_b_16's layout)")
+
+
+def check_replace_classifier(answer) -> None:
+    num_classes = 7
+    for name in ARCHITECTURES:
+        model, batch, head, backbone = _fresh(name)
+        others = {path: module for path, module in probes.linear_modules(model) if path != head}
+        want = f"{name} ending in {num_classes} scores per image (its final Linear layer, {head}, replaced)"
+        result = expect.module(call_learner(answer, model, num_classes), want, "return the model with its new head.")
+        replaced_other = [p for p, m in others.items() if p not in dict(nn.Module.named_modules(result)) or
+                          result.get_submodule(p) is not m]
+        mistake = "replaced_wrong_linear" if replaced_other else None
+        logits = _forward(result, batch, want, mistake)
+        if tuple(logits.shape) != (2, num_classes):
+            if "fc" in dict(nn.Module.named_children(result)) and not head.startswith("fc"):
+                raise Mismatch(want, f"{describe(logits)}: a new attribute fc that the model never uses",
+                               f"{name} keeps its head in {head}, not in model.fc: find the last nn.Linear in "
+                               "model.named_modules() and replace that one.", "assumed_fc")
+            raise Mismatch(want, describe(logits), f"replace the final Linear layer ({head}) by one with "
+                           f"num_classes outputs.", mistake)
+        if replaced_other:
+            raise Mismatch(want, f"the right shape, but a Linear layer before the head was replaced too "
+                           f"({', '.join(replaced_other)})", f"replace only the final Linear layer, {head}.",
+                           "replaced_wrong_linear")
+        if _changed_backbone(result, backbone):
+            raise Mismatch(want, "other weights of the model changed", "replace only the head; keep the rest as it was.")
