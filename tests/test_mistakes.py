@@ -13,7 +13,9 @@ from course_utils.registry import all_exercises, all_mistakes, derived_mistakes,
 
 REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expanded", "flatten_all",
             "float_targets", "forgot_zero_grad", "softmax_before_ce", "lr_too_high", "forgot_eval",
-            "wrong_in_features", "skip_normalization", "augment_validation", "class_to_idx_mismatch"}
+            "wrong_in_features", "skip_normalization", "augment_validation", "class_to_idx_mismatch",
+            "kept_1000_outputs", "optimizer_before_head_replacement", "eval_instead_of_freeze", "bn_stats_drift",
+            "froze_everything"}
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +163,30 @@ def test_kept_1000_outputs(reports):
     assert broken["impossible"] > 0.3 and fixed["impossible"] == 0             # classes that do not exist
 
 
+def test_froze_everything(reports):
+    report = reports["froze_everything"]
+    assert "element 0 of tensors does not require grad" in report.broken.error
+    assert report.fixed.error is None and report.fixed.values["trainable"] == 512 * 5 + 5
+
+
+def test_optimizer_before_head_replacement(reports):
+    broken, fixed = reports["optimizer_before_head_replacement"].broken.values, \
+        reports["optimizer_before_head_replacement"].fixed.values
+    assert all(abs(loss - math.log(5)) < 1e-6 for loss in broken["losses"]) and not broken["head_changed"]
+    assert fixed["losses"][-1] < math.log(5) / 2 and fixed["head_changed"]
+
+
+def test_eval_instead_of_freeze(reports):
+    report = reports["eval_instead_of_freeze"]
+    assert report.broken.values["drift"] > 0.01 and report.fixed.values["drift"] == 0
+
+
+def test_bn_stats_drift(reports):
+    broken, fixed = reports["bn_stats_drift"].broken.values, reports["bn_stats_drift"].fixed.values
+    assert broken["drift_layer1"] > 0.005 and broken["drift_layer4"] > 0.005 and broken["cosine"] < 0.999
+    assert fixed["drift_layer1"] == fixed["drift_layer4"] == 0 and fixed["cosine"] > 0.99999
+
+
 def test_runs_restore_the_global_rng():
     torch.manual_seed(7)
     expected = torch.rand(2)
@@ -191,8 +217,7 @@ def test_ids_that_are_not_strings_get_the_list_of_valid_ids(capsys):
 
 
 def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lessons():  # noqa: D103
-    later = {"froze_everything"}  # catalogued with lesson 06
-    known = set(all_mistakes()) | later
+    known = set(all_mistakes())
     assert {e.mistake for e in EXPLANATIONS if e.mistake} <= known
     for exercise in all_exercises().values():
         for mistake in exercise.mistakes:

@@ -118,7 +118,8 @@ def changed_names() -> list[str]:
                 if function is before[key] and function.__code__ is not code:
                     changed.append(f"{label}.{key}.__code__")
             if isinstance(owner, type) and len(live) != len(before):
-                changed += [f"{label}.{key} (added)" for key in live if key not in before and not _cache_key(key)]
+                changed += [f"{label}.{key} (added)" for key in live
+                            if key not in before and not _cache_key(key) and not _hooked_step(owner, key, live[key])]
         except Exception:  # noqa: BLE001  (a namespace that cannot even be read has been tampered with)
             changed.append(f"{label} (unreadable)")
     return changed
@@ -126,6 +127,13 @@ def changed_names() -> list[str]:
 
 def _cache_key(key: str) -> bool:
     return key.startswith("_abc_") or key in ("__annotations__", "__slotnames__", "__weakref__", "__dict__")
+
+
+def _hooked_step(owner: type, key: str, value: Any) -> bool:
+    """torch.optim's profiling wrapper around an inherited step, added to the class on its first use."""
+    inherited = next((base.__dict__[key] for base in type.__dict__["__mro__"].__get__(owner)[1:] if key in base.__dict__),
+                     None)
+    return key == "step" and _benign(key, inherited, value)
 
 
 def _benign(key: str, old: Any, new: Any) -> bool:

@@ -34,6 +34,12 @@ def names_under(model: nn.Module, prefix: str) -> set[str]:
     return {n for n in named_parameters(model) if not prefix or n == prefix or n.startswith(prefix + ".")}
 
 
+def batchnorm_parameter_names(model: nn.Module) -> set[str]:
+    """Names of the parameters that belong to BatchNorm layers (their weight and bias)."""
+    return {f"{path}.{name}" if path else name for path, module in nn.Module.named_modules(model)
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) for name, _ in module.named_parameters(recurse=False)}
+
+
 def parameter_names_by_id(model: nn.Module) -> dict[int, str]:
     return {id(p): name for name, p in named_parameters(model).items()}
 

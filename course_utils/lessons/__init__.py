@@ -28,6 +28,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("03_cnn_shape_flow", "Shapes through a CNN"),
     Lesson("04_data_and_transforms", "Data, transforms and loaders"),
     Lesson("05_head_replacement", "A new head for a pretrained network"),
+    Lesson("06_freezing", "Freezing the backbone, training the head"),
 )
 PARTS = ("exercises", "answers", "mistakes")  # the modules a lesson package may have
 

@@ -1,0 +1,125 @@
+"""Lesson 06 answers the checkers know: one wrong answer per named mistake, and correct answers written other ways."""
+import numpy as np
+import torch
+from torch import nn
+
+
+# ---------------------------------------------------------------- freeze_backbone
+
+def froze_everything(model):
+    for parameter in model.parameters():
+        parameter.requires_grad = False
+    return model
+
+
+def froze_nothing(model):
+    for parameter in model.fc.parameters():
+        parameter.requires_grad = True
+    return model
+
+
+def eval_instead_of_freeze(model):
+    model.eval()                                     # "freeze" the model
+    for parameter in model.parameters():
+        parameter.requires_grad = True
+    return model
+
+
+def froze_only_conv_layers(model):
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            module.weight.requires_grad = False
+    for parameter in model.fc.parameters():
+        parameter.requires_grad = True
+    return model
+
+
+FREEZE_BROKEN = {"froze_everything": froze_everything, "froze_nothing": froze_nothing,
+                 "eval_instead_of_freeze": eval_instead_of_freeze, "froze_only_conv_layers": froze_only_conv_layers}
+
+
+def freeze_by_name(model):
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith("fc.")
+    return model
+
+
+def freeze_with_requires_grad_(model):
+    model.requires_grad_(False)
+    model.fc.requires_grad_(True)
+    return model
+
+
+def freeze_children(model):
+    for name, child in model.named_children():
+        for parameter in child.parameters():
+            parameter.requires_grad_(name == "fc")
+    return model
+
+
+FREEZE_ALTERNATIVES = (freeze_by_name, freeze_with_requires_grad_, freeze_children)
+
+
+# ---------------------------------------------------------------- count_trainable
+
+def counted_tensors(model):
+    params = list(model.parameters())
+    return sum(p.requires_grad for p in params), len(params)
+
+
+def counted_all_as_trainable(model):
+    total = sum(p.numel() for p in model.parameters())
+    return total, total
+
+
+COUNT_BROKEN = {"counted_tensors": counted_tensors, "counted_all_as_trainable": counted_all_as_trainable}
+
+
+def count_with_numpy(model):
+    sizes = np.array([p.numel() for p in model.parameters()])
+    trains = np.array([p.requires_grad for p in model.parameters()])
+    return sizes[trains].sum(), sizes.sum()         # NumPy integers
+
+
+def count_in_a_loop(model):
+    trainable = total = 0
+    for parameter in model.parameters():
+        total += parameter.nelement()
+        if parameter.requires_grad:
+            trainable += parameter.nelement()
+    return [trainable, total]
+
+
+COUNT_ALTERNATIVES = (count_with_numpy, count_in_a_loop)
+
+
+# ---------------------------------------------------------------- head_optimizer
+
+def optimizer_before_head_replacement(model):
+    optimizer = torch.optim.AdamW(model.fc.parameters(), lr=1e-3, weight_decay=1e-4)
+    model.fc = nn.Linear(512, 5)                     # a "fresh" head, made after the optimizer
+    return optimizer
+
+
+def includes_frozen_params(model):
+    return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+
+
+def wrong_hyperparameters(model):
+    return torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)  # default decay 0.01
+
+
+OPTIMIZER_BROKEN = {"optimizer_before_head_replacement": optimizer_before_head_replacement,
+                    "includes_frozen_params": includes_frozen_params, "wrong_hyperparameters": wrong_hyperparameters}
+
+
+def optimizer_from_generator(model):
+    return torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=0.001, weight_decay=0.0001)
+
+
+def optimizer_with_group(model):
+    group = {"params": [p for _, p in model.named_parameters() if p.requires_grad], "lr": 1e-3, "weight_decay": 1e-4}
+    return torch.optim.AdamW([group])
+
+
+OPTIMIZER_ALTERNATIVES = (optimizer_from_generator, optimizer_with_group)

@@ -1,0 +1,131 @@
+"""Lesson 06: the checkers of freeze_backbone, count_trainable and head_optimizer, from realistic starting states."""
+from __future__ import annotations
+
+import copy
+import math
+from functools import lru_cache
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock, ResNet
+
+from ...checking import expect, probes
+from ...checking.describe import describe
+from ...checking.sandbox import Mismatch, call_learner
+
+LR, WEIGHT_DECAY = 1e-3, 1e-4
+
+
+@lru_cache(maxsize=None)
+def _prototype() -> nn.Module:
+    """A small ResNet whose fc is already the new head: Dropout, then Linear(512, 5)."""
+    torch.manual_seed(0)
+    model = ResNet(BasicBlock, [1, 1, 1, 1])
+    model.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(model.fc.in_features, 5))
+    return model
+
+
+def _model(state: str) -> nn.Module:
+    """A fresh copy in one of the states learners meet: all trainable, partly frozen, or with layer4 open too."""
+    model = copy.deepcopy(_prototype())
+    if state == "partly frozen":           # an earlier attempt froze layer1 and, by mistake, the head
+        for p in list(model.layer1.parameters()) + list(model.fc.parameters()):
+            p.requires_grad = False
+    if state == "head and layer4 trainable":
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith(("fc.", "layer4."))
+    return model
+
+
+def _head_names(model: nn.Module) -> set[str]:
+    return probes.names_under(model, "fc")
+
+
+def check_freeze_backbone(answer) -> None:
+    for state in ("all trainable", "partly frozen"):
+        model = _model(state)
+        model.train()
+        want = f"only model.fc trainable, starting from a model with {state} parameters"
+        result = call_learner(answer, model)
+        if result is None:
+            raise Mismatch(want, describe(None), "end with `return model`.")
+        result = expect.module(result, want, "return the model you were given.")
+        trainable, head = probes.trainable_names(result), _head_names(result)
+        if not trainable:
+            raise Mismatch(want, "no parameter trainable at all, the new head included",
+                           "freeze the backbone, then set requires_grad = True for model.fc's parameters: "
+                           "training needs something to train.", "froze_everything")
+        if trainable == set(probes.named_parameters(result)):
+            if not result.training:
+                raise Mismatch(want, "every parameter still trainable; the model was put in eval mode instead",
+                               "model.eval() only changes how Dropout and BatchNorm behave. Freezing is "
+                               "p.requires_grad = False for each backbone parameter.", "eval_instead_of_freeze")
+            raise Mismatch(want, "every parameter still trainable", "set requires_grad = False for every "
+                           "parameter outside model.fc.", "froze_nothing")
+        backbone_open = sorted(trainable - head)
+        if backbone_open and set(backbone_open) <= probes.batchnorm_parameter_names(result):
+            raise Mismatch(want, f"the convolutions are frozen but {len(backbone_open)} BatchNorm parameters "
+                           f"(e.g. {backbone_open[0]}) still train", "freeze every parameter outside model.fc, "
+                           "whatever layer it belongs to: loop over model.parameters().", "froze_only_conv_layers")
+        if backbone_open:
+            raise Mismatch(want, f"backbone parameters still trainable, e.g. {backbone_open[0]}",
+                           "set requires_grad = False for every parameter outside model.fc.")
+        if trainable != head:
+            raise Mismatch(want, f"part of the head frozen: {sorted(head - trainable)[0]}",
+                           "make every parameter of model.fc trainable (requires_grad = True), including ones "
+                           "an earlier cell froze.")
+
+
+def check_count_trainable(answer) -> None:
+    for state in ("partly frozen", "head and layer4 trainable"):
+        model = _model(state)
+        expected = probes.element_counts(model)
+        want = f"(trainable, total) = ({expected[0]:,}, {expected[1]:,}) elements for a model with {state} parameters"
+        trainable, total = expect.sequence(call_learner(answer, model), 2, want, "return a pair: trainable, total.")
+        got = (expect.number(trainable, want, "count elements with p.numel().", integral=True),
+               expect.number(total, want, "count elements with p.numel().", integral=True))
+        if got == expected:
+            continue
+        tensors = (sum(p.requires_grad for p in model.parameters()), len(list(model.parameters())))
+        if got == tensors:
+            raise Mismatch(want, f"{got}: the number of parameter tensors, not of their elements",
+                           "add up p.numel() for each parameter instead of counting the tensors.", "counted_tensors")
+        if got[0] == got[1] == expected[1]:
+            raise Mismatch(want, f"{got}: every element counted as trainable",
+                           "count only parameters with p.requires_grad for the first number.", "counted_all_as_trainable")
+        raise Mismatch(want, str(got), "sum(p.numel() for p in model.parameters() if p.requires_grad), and the same "
+                       "sum without the condition.")
+
+
+def check_head_optimizer(answer) -> None:
+    for state in ("partly frozen", "head and layer4 trainable"):
+        model = _model(state)
+        for p in model.fc.parameters():
+            p.requires_grad = True
+        trainable = {id(p) for p in model.parameters() if p.requires_grad}
+        want = f"AdamW over exactly the {len(trainable)} trainable parameter tensors, lr={LR}, weight_decay={WEIGHT_DECAY}"
+        optimizer = call_learner(answer, model)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise Mismatch(want, describe(optimizer), "return torch.optim.AdamW(...).")
+        entries = probes.optimizer_entries(optimizer)
+        held = [i for i, _ in entries]
+        in_model = {id(p) for p in model.parameters()}
+        if any(i not in in_model for i in held):
+            raise Mismatch(want, "an optimizer holding parameters that are no longer in the model: it was created "
+                           "before the head was replaced", "replace the head first, then create the optimizer from "
+                           "the model's parameters as they are now.", "optimizer_before_head_replacement")
+        if any(i not in trainable for i in held):
+            raise Mismatch(want, f"an optimizer over {len(held)} tensors, frozen ones included",
+                           "pass only trainable parameters: (p for p in model.parameters() if p.requires_grad).",
+                           "includes_frozen_params")
+        if set(held) != trainable or len(held) != len(set(held)):
+            raise Mismatch(want, f"an optimizer over {len(set(held))} of the {len(trainable)} trainable tensors",
+                           "select parameters by requires_grad, not by name: layers outside fc may be trainable too.")
+        settings = [s for _, s in entries]
+        if not isinstance(optimizer, torch.optim.AdamW) or any(
+                not math.isclose(s.get("lr", math.nan), LR) or not math.isclose(s.get("weight_decay", math.nan),
+                                                                               WEIGHT_DECAY) for s in settings):
+            shown = ", ".join(sorted({f"lr={s.get('lr')}, weight_decay={s.get('weight_decay')}" for s in settings}))
+            raise Mismatch(want, f"{type(optimizer).__name__} with {shown}", f"torch.optim.AdamW(params, lr={LR}, "
+                           f"weight_decay={WEIGHT_DECAY}): AdamW's default weight decay is 0.01.",
+                           "wrong_hyperparameters")
