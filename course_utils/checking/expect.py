@@ -81,10 +81,12 @@ def number(value: Any, want: str, advice: str, integral: bool = False) -> int | 
 
 
 def sequence(value: Any, length: int, want: str, advice: str) -> tuple:
-    """A tuple or list of exactly ``length`` items, as a tuple."""
-    if type(value) not in (tuple, list) or len(value) != length:
+    """A tuple or list (a namedtuple too) of exactly ``length`` items, read through the base type's own methods."""
+    base = tuple if isinstance(value, tuple) else list if isinstance(value, list) else None
+    items = tuple(base.__iter__(value)) if base is not None else None
+    if items is None or len(items) != length:
         raise Mismatch(want, describe(value), advice)
-    return tuple(value)
+    return items
 
 
 def module(value: Any, want: str, advice: str) -> nn.Module:

@@ -7,6 +7,7 @@ first time a check sees it; later checks compare every recorded entry by identit
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from types import FunctionType, ModuleType
 from typing import Any, Iterator
 
@@ -129,20 +130,35 @@ def _cache_key(key: str) -> bool:
     return key.startswith("_abc_") or key in ("__annotations__", "__slotnames__", "__weakref__", "__dict__")
 
 
+_TORCH_DIR = str(Path(torch.__file__).resolve().parent)
+
+
+def _unwrapped(function: Any) -> Any:
+    """Follow the chain of wrappers PyTorch put around a function back to the original."""
+    while type(function) is FunctionType and function.__code__.co_filename.startswith(_TORCH_DIR) \
+            and getattr(function, "__wrapped__", None) is not None:
+        function = function.__wrapped__
+    return function
+
+
+def _torch_wrapper(old: Any, new: Any) -> bool:
+    """PyTorch wrapping its own function (torch.optim's step profiling hook, torch._dynamo's wrappers, added on
+    first use): functions written in torch's own files, around the same original."""
+    return (type(new) is FunctionType and new is not old and getattr(new, "__wrapped__", None) is not None
+            and new.__code__.co_filename.startswith(_TORCH_DIR) and _unwrapped(new) is _unwrapped(old))
+
+
 def _hooked_step(owner: type, key: str, value: Any) -> bool:
-    """torch.optim's profiling wrapper around an inherited step, added to the class on its first use."""
+    """A wrapper PyTorch added to a class around a method the class inherits."""
     inherited = next((base.__dict__[key] for base in type.__dict__["__mro__"].__get__(owner)[1:] if key in base.__dict__),
                      None)
-    return key == "step" and _benign(key, inherited, value)
+    return inherited is not None and _torch_wrapper(inherited, value)
 
 
 def _benign(key: str, old: Any, new: Any) -> bool:
-    """Changes that happen in normal use: private caches and counters, IPython's per-cell names."""
-    if _cache_key(key) or key in _SESSION_KEYS:
+    """Changes that happen in normal use: private caches and counters, IPython's per-cell names, torch's wrappers."""
+    if _cache_key(key) or key in _SESSION_KEYS or _torch_wrapper(old, new):
         return True
-    if key == "step" and type(new) is FunctionType and getattr(new, "hooked", False) is True \
-            and getattr(new, "__wrapped__", None) is old:
-        return True  # torch.optim wraps each optimizer class's step in a profiling hook on first use
     return key.startswith("_") and type(old) not in (FunctionType, type)
 
 
@@ -157,6 +173,28 @@ def describe_changes(names: list[str]) -> str:
 def mode_depths() -> tuple[int, int]:
     """How many torch-function and dispatch modes are active (nothing the course does leaves one on)."""
     return torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack()  # noqa: SLF001
+
+
+_GLOBAL_HOOKS = ("_global_backward_pre_hooks", "_global_backward_hooks", "_global_forward_pre_hooks",
+                 "_global_forward_hooks", "_global_forward_hooks_always_called", "_global_module_registration_hooks",
+                 "_global_parameter_registration_hooks", "_global_buffer_registration_hooks")
+
+
+def global_hooks() -> dict[str, tuple]:
+    """The keys of torch.nn's global module hooks (register_module_forward_hook and friends), per kind."""
+    from torch.nn.modules import module
+    return {name: tuple(getattr(module, name, {})) for name in _GLOBAL_HOOKS}
+
+
+def leftover_hooks(before: dict[str, tuple]) -> list[str]:
+    """Global module hooks added since ``before``, removed again; names for the report."""
+    from torch.nn.modules import module
+    left = []
+    for name, keys in global_hooks().items():
+        for key in [k for k in keys if k not in before.get(name, ())]:
+            getattr(module, name).pop(key, None)
+            left.append(f"a global module hook ({name.strip('_').replace('global_', '')})")
+    return left
 
 
 def leftover_modes(depths: tuple[int, int], inference: bool) -> list[str]:

@@ -118,13 +118,13 @@ def _raised_by_stub(exc: NotImplementedError, answer: Callable) -> bool:
         and frames[-1].name == code.co_name
 
 
-_watch: list[tuple[tuple[int, int], bool]] = []  # mode depths and inference mode when the current check began
+_watch: list[tuple[tuple[int, int], bool, dict]] = []  # modes, inference mode, global hooks when the check began
 
 
 @contextlib.contextmanager
 def watching() -> Iterator[None]:
     """Around a check: every learner call is followed by a look for patches and modes left switched on."""
-    _watch.append((integrity.mode_depths(), torch.is_inference_mode_enabled()))
+    _watch.append((integrity.mode_depths(), torch.is_inference_mode_enabled(), integrity.global_hooks()))
     try:
         yield
     finally:
@@ -135,7 +135,8 @@ def verify_untouched() -> None:
     """Raise Tampered if the session's libraries were patched or a PyTorch mode was left on (and pop it)."""
     names = integrity.changed_names()
     if _watch:
-        names += integrity.leftover_modes(*_watch[-1])
+        depths, inference, hooks = _watch[-1]
+        names += integrity.leftover_modes(depths, inference) + integrity.leftover_hooks(hooks)
     if names:
         raise Tampered(names)
 

@@ -67,6 +67,39 @@ def _forward(model: nn.Module, batch: torch.Tensor, want: str, mistake: str | No
             module.training = training
 
 
+def _head_of(model: nn.Module, batch: torch.Tensor, want: str) -> tuple[str, nn.Linear]:
+    found = probes.final_linear(model, batch[:1])
+    if found is None:
+        raise Mismatch(want, "a model in which no nn.Linear layer runs", "end the head with an nn.Linear layer: "
+                       "nn.Linear(in_features, num_classes).")
+    return found
+
+
+def _judge_new_head(model: nn.Module, logits: torch.Tensor, head: nn.Linear, features: int, want: str) -> None:
+    """The new head gives raw, trainable scores: no activation after it, its parameters not frozen.
+    ``features`` is what the backbone hands the head (the old head's in_features)."""
+    scores = logits
+    fc = dict(nn.Module.named_children(model)).get("fc")
+    if isinstance(fc, nn.Module):  # probe a ResNet head alone with features of both signs and a wide range
+        modes = [(m, m.training) for m in nn.Module.modules(fc)]
+        try:
+            fc.eval()
+            with torch.no_grad():
+                scores = expect.plain_tensor(call_learner(fc, 10 * torch.randn(
+                    64, features, generator=torch.Generator().manual_seed(2))))
+        finally:
+            for module, training in modes:
+                module.training = training
+    if scores is not None and torch.all(scores >= 0):
+        probabilities = expect.close(scores.sum(dim=1), torch.ones(len(scores)), atol=1e-4)
+        raise Mismatch(want, "rows that are probabilities summing to 1" if probabilities else
+                       "scores that are all zero or positive: an activation after the last Linear layer",
+                       "end the head with the Linear layer itself: CrossEntropyLoss expects raw scores.")
+    if not all(p.requires_grad for p in head.parameters()):
+        raise Mismatch(want, "a new head whose parameters are frozen (requires_grad=False)",
+                       "leave the new head trainable: it is the part that has to learn the new task.")
+
+
 def _changed_backbone(model: nn.Module, backbone: dict[str, torch.Tensor]) -> list[str]:
     now = dict(nn.Module.named_parameters(model))
     return [n for n, value in backbone.items() if n not in now or not expect.same(now[n].detach(), value)]
@@ -75,23 +108,28 @@ def _changed_backbone(model: nn.Module, backbone: dict[str, torch.Tensor]) -> li
 def _judge_resnet(answer, name: str, num_classes: int) -> None:
     model, batch, head, backbone = _fresh(name)
     old = model.get_submodule(head)
-    want = f"a {name} that outputs {num_classes} scores per image, from its own {old.in_features} features"
+    old_in, old_out, old_weight = old.in_features, old.out_features, old.weight.detach().clone()
+    want = f"a {name} that outputs {num_classes} scores per image, from its own {old_in} features"
     result = expect.module(call_learner(answer, model, num_classes), want, "return the model after replacing model.fc.")
+    if not backbone.keys() & dict(nn.Module.named_parameters(result)).keys():
+        raise Mismatch(want, f"{describe(result)}, without the backbone's layers", "return the whole model "
+                       "(return model), not only its new head.")
     logits = _forward(result, batch, want, "hardcoded_in_features")
-    if tuple(logits.shape) == (2, old.out_features):
-        raise Mismatch(want, f"{describe(logits)}: still the {old.out_features} outputs of the old head",
+    if tuple(logits.shape) == (2, old_out):
+        raise Mismatch(want, f"{describe(logits)}: still the {old_out} outputs of the old head",
                        f"replace model.fc by a layer with num_classes={num_classes} outputs.", "kept_1000_outputs")
     if tuple(logits.shape) != (2, num_classes):
         raise Mismatch(want, describe(logits), "end the new head with nn.Linear(model.fc.in_features, num_classes).")
-    linears = [m for _, m in probes.linear_modules(result)]
-    if any(m is old for m in linears) or probes.final_linear(result, batch[:1])[1].in_features == old.out_features:
-        raise Mismatch(want, f"the old {old.in_features}->{old.out_features} layer is still in the model, with the "
-                       f"new layer stacked after it", "replace the old head instead of appending to it: "
+    if any(m.weight.shape == old_weight.shape and expect.same(m.weight.detach(), old_weight)
+           for _, m in probes.linear_modules(result)):
+        raise Mismatch(want, f"the old {old_in}->{old_out} layer is still in the model, with the new layer "
+                       f"stacked after it", "replace the old head instead of appending to it: "
                        "model.fc = nn.Linear(model.fc.in_features, num_classes).", "stacked_on_old_head")
     if _changed_backbone(result, backbone):
         raise Mismatch(want, "a model whose backbone weights are not the pretrained ones it was given (a freshly "
                        "built network?)", "modify the model you receive and return it: only its fc should be new.",
                        "reinitialized_backbone")
+    _judge_new_head(result, logits, _head_of(result, batch, want)[1], old_in, want)
 
 
 def check_replace_head(answer) -> None:
@@ -107,11 +145,13 @@ def check_replace_classifier(answer) -> None:
     num_classes = 7
     for name in ARCHITECTURES:
         model, batch, head, backbone = _fresh(name)
-        others = {path: module for path, module in probes.linear_modules(model) if path != head}
+        features = model.get_submodule(head).in_features
+        others = {path: module.weight.detach().clone() for path, module in probes.linear_modules(model) if path != head}
         want = f"{name} ending in {num_classes} scores per image (its final Linear layer, {head}, replaced)"
         result = expect.module(call_learner(answer, model, num_classes), want, "return the model with its new head.")
-        replaced_other = [p for p, m in others.items() if p not in dict(nn.Module.named_modules(result)) or
-                          result.get_submodule(p) is not m]
+        now = dict(probes.linear_modules(result))
+        replaced_other = [p for p, weight in others.items()
+                          if p not in now or not expect.same(now[p].weight.detach(), weight)]
         mistake = "replaced_wrong_linear" if replaced_other else None
         logits = _forward(result, batch, want, mistake)
         if tuple(logits.shape) != (2, num_classes):
@@ -127,3 +167,4 @@ def check_replace_classifier(answer) -> None:
                            "replaced_wrong_linear")
         if _changed_backbone(result, backbone):
             raise Mismatch(want, "other weights of the model changed", "replace only the head; keep the rest as it was.")
+        _judge_new_head(result, logits, _head_of(result, batch, want)[1], features, want)

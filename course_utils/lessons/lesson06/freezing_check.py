@@ -34,6 +34,8 @@ def _model(state: str) -> nn.Module:
     if state == "head and layer4 trainable":
         for name, p in model.named_parameters():
             p.requires_grad = name.startswith(("fc.", "layer4."))
+    if state == "a head registered twice":  # one module under two names: its parameters exist once
+        model.classifier = model.fc
     return model
 
 
@@ -46,10 +48,17 @@ def check_freeze_backbone(answer) -> None:
         model = _model(state)
         model.train()
         want = f"only model.fc trainable, starting from a model with {state} parameters"
+        head_module = model.fc
         result = call_learner(answer, model)
         if result is None:
             raise Mismatch(want, describe(None), "end with `return model`.")
         result = expect.module(result, want, "return the model you were given.")
+        if result is not model:
+            raise Mismatch(want, f"{describe(result)}, not the model that was passed in",
+                           "change requires_grad on the model you receive and return that same model.")
+        if model.fc is not head_module:
+            raise Mismatch(want, "a model whose head was replaced", "keep model.fc as it is (the lesson 05 head); "
+                           "freezing only changes requires_grad.")
         trainable, head = probes.trainable_names(result), _head_names(result)
         if not trainable:
             raise Mismatch(want, "no parameter trainable at all, the new head included",
@@ -77,7 +86,7 @@ def check_freeze_backbone(answer) -> None:
 
 
 def check_count_trainable(answer) -> None:
-    for state in ("partly frozen", "head and layer4 trainable"):
+    for state in ("partly frozen", "head and layer4 trainable", "a head registered twice"):
         model = _model(state)
         expected = probes.element_counts(model)
         want = f"(trainable, total) = ({expected[0]:,}, {expected[1]:,}) elements for a model with {state} parameters"
@@ -90,6 +99,10 @@ def check_count_trainable(answer) -> None:
         if got == tensors:
             raise Mismatch(want, f"{got}: the number of parameter tensors, not of their elements",
                            "add up p.numel() for each parameter instead of counting the tensors.", "counted_tensors")
+        twice = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False) if p.requires_grad)
+        if got[0] == twice != expected[0]:
+            raise Mismatch(want, f"{got}: a parameter registered under two names counted twice",
+                           "iterate over model.parameters(), which lists each parameter tensor once.")
         if got[0] == got[1] == expected[1]:
             raise Mismatch(want, f"{got}: every element counted as trainable",
                            "count only parameters with p.requires_grad for the first number.", "counted_all_as_trainable")
@@ -103,29 +116,40 @@ def check_head_optimizer(answer) -> None:
         for p in model.fc.parameters():
             p.requires_grad = True
         trainable = {id(p) for p in model.parameters() if p.requires_grad}
+        in_model = {id(p) for p in model.parameters()}
         want = f"AdamW over exactly the {len(trainable)} trainable parameter tensors, lr={LR}, weight_decay={WEIGHT_DECAY}"
         optimizer = call_learner(answer, model)
-        if not isinstance(optimizer, torch.optim.Optimizer):
+        if not issubclass(type(optimizer), torch.optim.Optimizer):
             raise Mismatch(want, describe(optimizer), "return torch.optim.AdamW(...).")
         entries = probes.optimizer_entries(optimizer)
         held = [i for i, _ in entries]
-        in_model = {id(p) for p in model.parameters()}
-        if any(i not in in_model for i in held):
+        if any(i not in {id(p) for p in model.parameters()} for i in held):
             raise Mismatch(want, "an optimizer holding parameters that are no longer in the model: it was created "
                            "before the head was replaced", "replace the head first, then create the optimizer from "
                            "the model's parameters as they are now.", "optimizer_before_head_replacement")
+        if {id(p) for p in model.parameters()} != in_model:
+            raise Mismatch(want, "the model's parameters changed while the optimizer was made (a layer replaced?)",
+                           "only build the optimizer: leave the model as it is.")
+        if len(held) != len(set(held)):
+            raise Mismatch(want, "an optimizer that holds some parameters twice",
+                           "list each trainable parameter once: [p for p in model.parameters() if p.requires_grad].")
         if any(i not in trainable for i in held):
             raise Mismatch(want, f"an optimizer over {len(held)} tensors, frozen ones included",
                            "pass only trainable parameters: (p for p in model.parameters() if p.requires_grad).",
                            "includes_frozen_params")
-        if set(held) != trainable or len(held) != len(set(held)):
+        if set(held) != trainable:
             raise Mismatch(want, f"an optimizer over {len(set(held))} of the {len(trainable)} trainable tensors",
                            "select parameters by requires_grad, not by name: layers outside fc may be trainable too.")
         settings = [s for _, s in entries]
-        if not isinstance(optimizer, torch.optim.AdamW) or any(
-                not math.isclose(s.get("lr", math.nan), LR) or not math.isclose(s.get("weight_decay", math.nan),
-                                                                               WEIGHT_DECAY) for s in settings):
-            shown = ", ".join(sorted({f"lr={s.get('lr')}, weight_decay={s.get('weight_decay')}" for s in settings}))
-            raise Mismatch(want, f"{type(optimizer).__name__} with {shown}", f"torch.optim.AdamW(params, lr={LR}, "
-                           f"weight_decay={WEIGHT_DECAY}): AdamW's default weight decay is 0.01.",
+        adamw = issubclass(type(optimizer), torch.optim.AdamW)
+        if not adamw or any(not math.isclose(s.get("lr", math.nan), LR) or s.get("maximize", False)
+                            or not math.isclose(s.get("weight_decay", math.nan), WEIGHT_DECAY) for s in settings):
+            shown = "; ".join(sorted({f"lr={s.get('lr')}, weight_decay={s.get('weight_decay')}"
+                                      + (", maximize=True" if s.get("maximize") else "") for s in settings}))
+            advice = f"torch.optim.AdamW(params, lr={LR}, weight_decay={WEIGHT_DECAY}) for every parameter."
+            if adamw and any(math.isclose(s.get("weight_decay", 0), 0.01) for s in settings):
+                advice += " AdamW's default weight decay is 0.01: pass weight_decay explicitly."
+            elif not adamw:
+                advice = f"use AdamW, which decouples weight decay from the gradient step: {advice}"
+            raise Mismatch(want, f"{'AdamW' if adamw else 'another optimizer'} with {shown}", advice,
                            "wrong_hyperparameters")
