@@ -20,7 +20,7 @@ from course_utils import check_exercise
 from course_utils.lessons.lesson01.answers import flatten_with_reshape
 from course_utils.lessons.lesson03.answers import ModuleCNN
 from course_utils.registry import all_exercises
-from helpers import ROOT, Hostile
+from helpers import ROOT, Hostile, LyingTensor
 
 
 def _isolated(code: str, timeout: float = 120) -> dict:
@@ -255,13 +255,8 @@ def test_lying_numbers_and_tensors_cannot_pass():
         __hash__ = int.__hash__
     assert check_exercise("conv_output_size", lambda *args, **kwargs: Yes(1)).status == "failed"
 
-    class Liar(torch.Tensor):
-        @classmethod
-        def __torch_function__(cls, func, types, args=(), kwargs=None):
-            if func in (torch.equal, torch.allclose):
-                return True
-            return super().__torch_function__(func, types, args, kwargs or {})
-    result = check_exercise("flatten_features", lambda x: torch.zeros(x.shape[0], x[0].numel()).as_subclass(Liar))
+    result = check_exercise("flatten_features",
+                            lambda x: torch.zeros(x.shape[0], x[0].numel()).as_subclass(LyingTensor))
     assert result.status == "failed"
 
 

@@ -51,6 +51,19 @@ for step in range(4):
 """
 
 
+# What both BatchNorm variants do after choosing the mode: train the head a little, then compare with the cache.
+BN_STEPS = """\
+for step in range(4):
+    optimizer.zero_grad()
+    F.cross_entropy(head(model(images[step::4])), labels[step::4]).backward()
+    optimizer.step()
+model.eval()
+with torch.no_grad():
+    cosine = F.cosine_similarity(model(images), cached).mean().item()
+drift_layer1, drift_layer4 = moved("layer1.0.bn1"), moved("layer4.1.bn2")
+"""
+
+
 def _summarize_optimizer(broken: Variant, fixed: Variant) -> str:
     b, f = broken.values, fixed.values
     return (f"loss over 30 steps: {b['losses'][0]:.4f} -> {b['losses'][-1]:.4f} when broken (ln 5 = 1.6094, no change; "
@@ -154,29 +167,10 @@ def moved(name):
     now = model.get_submodule(name).running_var
     return ((now - variance_before[name]).norm() / variance_before[name].norm()).item()
 """,
-        broken="""\
-model.train()                                    # every BatchNorm layer now updates its running statistics
-for step in range(4):
-    optimizer.zero_grad()
-    F.cross_entropy(head(model(images[step::4])), labels[step::4]).backward()
-    optimizer.step()
-model.eval()
-with torch.no_grad():
-    cosine = F.cosine_similarity(model(images), cached).mean().item()
-drift_layer1, drift_layer4 = moved("layer1.0.bn1"), moved("layer4.1.bn2")
-""",
-        fixed="""\
-model.train()
-frozen_batchnorm_to_eval(model)                  # frozen BatchNorm keeps its pretrained statistics
-for step in range(4):
-    optimizer.zero_grad()
-    F.cross_entropy(head(model(images[step::4])), labels[step::4]).backward()
-    optimizer.step()
-model.eval()
-with torch.no_grad():
-    cosine = F.cosine_similarity(model(images), cached).mean().item()
-drift_layer1, drift_layer4 = moved("layer1.0.bn1"), moved("layer4.1.bn2")
-""",
+        broken="model.train()                                    # every BatchNorm layer now updates its running statistics\n"
+               + BN_STEPS,
+        fixed="model.train()\nfrozen_batchnorm_to_eval(model)                  # frozen BatchNorm keeps its pretrained "
+              "statistics\n" + BN_STEPS,
         record=("drift_layer1", "drift_layer4", "cosine"),
         summarize=_summarize_bn,
         explanation="requires_grad = False stops the optimizer, but not BatchNorm: in train mode it normalises "
