@@ -50,3 +50,23 @@ def head_table(models: dict[str, nn.Module], example: torch.Tensor | None = None
                      "out_features": head.out_features,
                      "parameters": f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f} M"})
     return rows
+
+
+def split_resnet(model: nn.Module, at: str) -> tuple[nn.Sequential, nn.Sequential]:
+    """(below, above): the torchvision ResNet's children before ``at`` and from ``at`` on, sharing its modules.
+
+    above(below(x)) equals model(x); when everything below is frozen, below's outputs can be computed once
+    and cached. ``at`` is one of the ResNet's children, e.g. "layer4" or "fc".
+    """
+    names = [name for name, _ in model.named_children()]
+    if at not in names or "avgpool" not in names:
+        raise ValueError(f"at={at!r}: choose one of {', '.join(names)} of a torchvision ResNet")
+    index = names.index(at)
+    children = dict(model.named_children())
+    below = nn.Sequential(*(children[n] for n in names[:index]))
+    rest = [children[n] for n in names[index:]]
+    if at != "fc":  # ResNet.forward flattens between the global pooling and fc
+        rest.insert(names[index:].index("fc"), nn.Flatten(1))
+    else:
+        below.append(nn.Flatten(1))
+    return below, nn.Sequential(*rest)

@@ -42,8 +42,9 @@ def unnormalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float
 
 def show_images(images: torch.Tensor, labels: Sequence[int], class_names: Sequence[str],
                 mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
-                columns: int = 8, title: str = "") -> None:
-    """A grid of [N, 3, H, W] images captioned with their class names (un-normalised when mean/std given)."""
+                columns: int = 8, title: str = "", captions: Sequence[str] | None = None) -> None:
+    """A grid of [N, 3, H, W] images captioned with their class names, or with ``captions`` when given
+    (un-normalised when mean/std given)."""
     import matplotlib.pyplot as plt
 
     images = images.detach().cpu()
@@ -56,9 +57,10 @@ def show_images(images: torch.Tensor, labels: Sequence[int], class_names: Sequen
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, height), dpi=80, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, image, label in zip(axes.flat, images, labels):
+    captions = list(captions) if captions is not None else [class_names[int(label)] for label in labels]
+    for ax, image, caption in zip(axes.flat, images, captions):
         ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
-        ax.set_title(class_names[int(label)], fontsize=9)
+        ax.set_title(caption, fontsize=9)
     if title:
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()

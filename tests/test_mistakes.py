@@ -15,7 +15,7 @@ REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expand
             "float_targets", "forgot_zero_grad", "softmax_before_ce", "lr_too_high", "forgot_eval",
             "wrong_in_features", "skip_normalization", "augment_validation", "class_to_idx_mismatch",
             "kept_1000_outputs", "optimizer_before_head_replacement", "eval_instead_of_freeze", "bn_stats_drift",
-            "froze_everything"}
+            "froze_everything", "full_finetune_tiny_data"}
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +222,13 @@ def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lesso
     for exercise in all_exercises().values():
         for mistake in exercise.mistakes:
             assert re.fullmatch(r"[a-z0-9_]+", mistake)
+
+
+def test_full_finetune_tiny_data(reports):
+    report = reports["full_finetune_tiny_data"]
+    broken, fixed = report.broken.values, report.fixed.values
+    assert report.broken.error is None and report.fixed.error is None
+    assert broken["train_accuracy"][-1] >= 0.8                       # it still fits the 40 training images
+    assert broken["val_accuracy"][-1] < fixed["val_accuracy"][-1] - 0.2
+    assert fixed["val_accuracy"][-1] > 0.7
+    assert broken["drift"] > 5 * fixed["drift"]

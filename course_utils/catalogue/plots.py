@@ -44,3 +44,18 @@ def bar_plot(key: str, labels: tuple[str, ...], ylabel: str = "accuracy") -> Plo
         for x, h in enumerate(heights):
             ax.text(x, h + 0.02, f"{h:.2f}", ha="center", fontsize=8)
     return plot
+
+
+def epoch_plot(keys: dict[str, str], ylabel: str = "accuracy") -> PlotFn:
+    """Per-epoch curves: for each recorded key (label as value) one line per variant, solid then dashed."""
+    def plot(figure, broken: Variant, fixed: Variant) -> None:
+        ax = figure.subplots()
+        for (key, label), style in zip(keys.items(), ("-", "--", ":")):
+            for variant, tag, colour in ((broken, "broken", BROKEN), (fixed, "fixed", FIXED)):
+                values = variant.values.get(key, [])
+                ax.plot(range(1, len(values) + 1), values, style, color=colour, label=f"{tag}: {label}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=8)
+    return plot

@@ -95,6 +95,17 @@ def module(value: Any, want: str, advice: str) -> nn.Module:
     return value
 
 
+def same_model(value: Any, model: nn.Module, want: str) -> nn.Module:
+    """The model the answer was given, returned (answers that change a model in place must return it)."""
+    if value is None:
+        raise Mismatch(want, describe(None), "end with `return model`.")
+    value = module(value, want, "return the model you were given.")
+    if value is not model:
+        raise Mismatch(want, f"{describe(value)}, not the model that was passed in",
+                       "change the model you receive and return that same model.")
+    return value
+
+
 def _comparable(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and _ordinary(a) and _ordinary(b) and not a.is_complex() and not b.is_complex()
 

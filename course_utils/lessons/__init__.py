@@ -29,6 +29,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("04_data_and_transforms", "Data, transforms and loaders"),
     Lesson("05_head_replacement", "A new head for a pretrained network"),
     Lesson("06_freezing", "Freezing the backbone, training the head"),
+    Lesson("07_partial_fine_tuning", "Partial fine-tuning, compared honestly"),
+    Lesson("08_evaluation_and_inference", "Evaluation and inference"),
 )
 PARTS = ("exercises", "answers", "mistakes")  # the modules a lesson package may have
 

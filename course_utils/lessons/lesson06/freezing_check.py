@@ -49,13 +49,7 @@ def check_freeze_backbone(answer) -> None:
         model.train()
         want = f"only model.fc trainable, starting from a model with {state} parameters"
         head_module = model.fc
-        result = call_learner(answer, model)
-        if result is None:
-            raise Mismatch(want, describe(None), "end with `return model`.")
-        result = expect.module(result, want, "return the model you were given.")
-        if result is not model:
-            raise Mismatch(want, f"{describe(result)}, not the model that was passed in",
-                           "change requires_grad on the model you receive and return that same model.")
+        result = expect.same_model(call_learner(answer, model), model, want)
         if model.fc is not head_module:
             raise Mismatch(want, "a model whose head was replaced", "keep model.fc as it is (the lesson 05 head); "
                            "freezing only changes requires_grad.")

@@ -1,0 +1,136 @@
+"""Lesson 07 answers the checkers know: one wrong answer per named mistake, and correct answers written other ways."""
+from torch import nn
+
+
+# ---------------------------------------------------------------- unfreeze_last_block
+
+def unfroze_everything(model):
+    for parameter in model.parameters():             # "unfreeze" the network
+        parameter.requires_grad = True
+    return model
+
+
+def head_left_frozen(model):
+    for parameter in model.parameters():
+        parameter.requires_grad = False
+    for parameter in model.layer4.parameters():      # the last block, but not the head
+        parameter.requires_grad = True
+    return model
+
+
+def unfroze_wrong_block(model):
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith(("layer3", "fc"))   # layer3 is not the last block
+    return model
+
+
+UNFREEZE_BROKEN = {"unfroze_everything": unfroze_everything, "head_left_frozen": head_left_frozen,
+                   "unfroze_wrong_block": unfroze_wrong_block}
+
+
+def unfreeze_with_requires_grad_(model):
+    model.requires_grad_(False)
+    model.layer4.requires_grad_(True)
+    model.fc.requires_grad_(True)
+    return model
+
+
+def unfreeze_by_children(model):
+    children = list(model.named_children())
+    for name, child in children:
+        for parameter in child.parameters():
+            parameter.requires_grad = name in ("layer4", "fc")
+    return model
+
+
+def unfreeze_by_name(model):
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.split(".")[0] in {"layer4", "fc"}
+    return model
+
+
+UNFREEZE_ALTERNATIVES = (unfreeze_with_requires_grad_, unfreeze_by_children, unfreeze_by_name)
+
+
+# ---------------------------------------------------------------- finetune_param_groups
+
+def swapped_learning_rates(model, head_lr, backbone_lr):
+    return [{"params": [p for p in model.fc.parameters() if p.requires_grad], "lr": backbone_lr},
+            {"params": [p for p in model.layer4.parameters() if p.requires_grad], "lr": head_lr}]
+
+
+def single_learning_rate(model, head_lr, backbone_lr):
+    return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": head_lr}]
+
+
+def duplicate_params(model, head_lr, backbone_lr):
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return [{"params": trainable, "lr": backbone_lr},                     # fc's parameters are in here too
+            {"params": list(model.fc.parameters()), "lr": head_lr}]
+
+
+def includes_frozen_params(model, head_lr, backbone_lr):
+    return [{"params": model.fc.parameters(), "lr": head_lr},
+            {"params": [p for n, p in model.named_parameters() if not n.startswith("fc.")], "lr": backbone_lr}]
+
+
+GROUPS_BROKEN = {"swapped_learning_rates": swapped_learning_rates, "single_learning_rate": single_learning_rate,
+                 "duplicate_params": duplicate_params, "includes_frozen_params": includes_frozen_params}
+
+
+def groups_from_generators(model, head_lr, backbone_lr):
+    return [{"params": (p for p in model.layer4.parameters() if p.requires_grad), "lr": backbone_lr},
+            {"params": (p for p in model.fc.parameters() if p.requires_grad), "lr": head_lr}]
+
+
+def groups_by_name_as_tuple(model, head_lr, backbone_lr):
+    head, body = [], []
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            (head if name.startswith("fc.") else body).append(parameter)
+    return ({"params": tuple(head), "lr": head_lr, "weight_decay": 1e-4},
+            {"params": tuple(body), "lr": backbone_lr, "weight_decay": 1e-4})
+
+
+def groups_from_generator_of_dicts(model, head_lr, backbone_lr):
+    parts = ((model.fc, head_lr), (model.layer4, backbone_lr))
+    return ({"params": [p for p in part.parameters() if p.requires_grad], "lr": lr} for part, lr in parts)
+
+
+GROUPS_ALTERNATIVES = (groups_from_generators, groups_by_name_as_tuple, groups_from_generator_of_dicts)
+
+
+# ---------------------------------------------------------------- set_frozen_bn_eval
+
+def whole_model_eval(model):
+    model.eval()                                     # BatchNorm statistics stay put... and so does everything else
+    return model
+
+
+def bn_params_frozen_only(model):
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            for parameter in module.parameters():
+                parameter.requires_grad = False      # stops the optimizer, not the running statistics
+    return model
+
+
+BN_BROKEN = {"whole_model_eval": whole_model_eval, "bn_params_frozen_only": bn_params_frozen_only}
+
+
+def bn_eval_by_weight_flag(model):
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not module.weight.requires_grad:
+            module.eval()
+    return model
+
+
+def bn_eval_with_train_flag(model):
+    for name, module in model.named_modules():
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            params = list(module.parameters())
+            module.train(any(p.requires_grad for p in params))
+    return model
+
+
+BN_ALTERNATIVES = (bn_eval_by_weight_flag, bn_eval_with_train_flag)

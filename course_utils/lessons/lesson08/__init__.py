@@ -1,0 +1,1 @@
+"""Lesson 08: exercises, answers and catalogue entries."""

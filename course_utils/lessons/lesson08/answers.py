@@ -1,0 +1,110 @@
+"""Lesson 08 answers the checkers know: one wrong answer per named mistake, and correct answers written other ways."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.transforms import functional as TF
+
+
+# ---------------------------------------------------------------- predict
+
+def forgot_eval(model, image, transform, class_names):
+    with torch.no_grad():                            # no model.eval(): Dropout still drops, BatchNorm still updates
+        probabilities = model(transform(image).unsqueeze(0)).softmax(dim=1)[0]
+    index = int(probabilities.argmax())
+    return class_names[index], probabilities[index].item()
+
+
+def no_softmax(model, image, transform, class_names):
+    model.eval()
+    with torch.no_grad():
+        logits = model(transform(image).unsqueeze(0))[0]
+    index = int(logits.argmax())
+    return class_names[index], logits[index].item()  # a logit, not a probability
+
+
+def missing_batch_dim(model, image, transform, class_names):
+    model.eval()
+    with torch.no_grad():
+        probabilities = model(transform(image)).softmax(dim=-1)     # [3, H, W]: no batch dimension
+    index = int(probabilities.argmax())
+    return class_names[index], probabilities.flatten()[index].item()
+
+
+def skipped_transform(model, image, transform, class_names):
+    model.eval()
+    with torch.no_grad():
+        probabilities = model(TF.to_tensor(image).unsqueeze(0)).softmax(dim=1)[0]   # not resized, not normalised
+    index = int(probabilities.argmax())
+    return class_names[index], probabilities[index].item()
+
+
+def tracks_gradients(model, image, transform, class_names):
+    model.eval()
+    probabilities = model(transform(image).unsqueeze(0)).softmax(dim=1)[0]        # builds a graph for nothing
+    index = int(probabilities.argmax())
+    return class_names[index], probabilities[index].item()
+
+
+PREDICT_BROKEN = {"forgot_eval": forgot_eval, "no_softmax": no_softmax, "missing_batch_dim": missing_batch_dim,
+                  "skipped_transform": skipped_transform, "tracks_gradients": tracks_gradients}
+
+
+def predict_with_inference_mode(model, image, transform, class_names):
+    model.eval()
+    with torch.inference_mode():
+        batch = transform(image)[None]
+        probability, index = F.softmax(model(batch), dim=1).max(dim=1)
+    return class_names[index.item()], probability.item()
+
+
+def predict_with_numpy(model, image, transform, class_names):
+    model.train(False)
+    with torch.no_grad():
+        logits = model(torch.stack([transform(image)])).numpy()[0]
+    probabilities = np.exp(logits - logits.max())
+    probabilities /= probabilities.sum()
+    index = probabilities.argmax()
+    return str(class_names[index]), probabilities[index]             # a NumPy float
+
+
+PREDICT_ALTERNATIVES = (predict_with_inference_mode, predict_with_numpy)
+
+
+# ---------------------------------------------------------------- confusion_matrix
+
+def transposed(preds, targets, num_classes):
+    matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    for p, t in zip(preds.tolist(), targets.tolist()):
+        matrix[p, t] += 1                            # row = predicted
+    return matrix
+
+
+def wrong_size(preds, targets, num_classes):
+    k = int(max(preds.max(), targets.max())) + 1     # misses classes above the largest label seen
+    matrix = torch.zeros(k, k, dtype=torch.int64)
+    for t, p in zip(targets.tolist(), preds.tolist()):
+        matrix[t, p] += 1
+    return matrix
+
+
+MATRIX_BROKEN = {"transposed": transposed, "wrong_size": wrong_size}
+
+
+def matrix_with_bincount(preds, targets, num_classes):
+    flat = targets.long() * num_classes + preds.long()
+    return torch.bincount(flat, minlength=num_classes ** 2).view(num_classes, num_classes)
+
+
+def matrix_with_index_put(preds, targets, num_classes):
+    matrix = torch.zeros((num_classes, num_classes), dtype=torch.long)
+    ones = torch.ones(len(preds), dtype=torch.long)
+    return matrix.index_put_((targets.long(), preds.long()), ones, accumulate=True)
+
+
+def matrix_with_numpy(preds, targets, num_classes):
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (targets.numpy().astype(np.int64), preds.numpy().astype(np.int64)), 1)
+    return torch.from_numpy(matrix)
+
+
+MATRIX_ALTERNATIVES = (matrix_with_bincount, matrix_with_index_put, matrix_with_numpy)

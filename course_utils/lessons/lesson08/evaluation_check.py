@@ -1,0 +1,163 @@
+"""Lesson 08: the checkers of predict (one image through a trained model) and confusion_matrix."""
+from __future__ import annotations
+
+import copy
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torchvision import transforms as T
+
+from ...checking import expect
+from ...checking.describe import describe
+from ...checking.sandbox import LearnerError, Mismatch, call_learner
+
+CLASS_NAMES = ("circle", "square", "triangle", "star", "ring")
+
+
+class _Probe(nn.Module):
+    """Passes its input through and records, for every call, whether gradients were on and the module's mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.calls.append((torch.is_grad_enabled(), self.training))
+        return x
+
+
+@lru_cache(maxsize=None)
+def _prototype() -> nn.Module:
+    """A small trained-looking CNN with BatchNorm and Dropout, so that train mode changes every answer."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                          nn.Flatten(), _Probe(), nn.Dropout(0.5), nn.Linear(32, len(CLASS_NAMES)))
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-0.2, 0.2)
+        model[1].running_var.uniform_(0.5, 1.5)
+        model[-1].weight.mul_(8)
+    return model
+
+
+def _transform():
+    return T.Compose([T.Resize(20), T.CenterCrop(16), T.ToTensor(), T.Normalize([0.4, 0.5, 0.6], [0.2, 0.25, 0.3])])
+
+
+def _image(seed: int) -> Image.Image:
+    """A deterministic RGB image, wider than high, larger than the transform's crop."""
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (24, 30, 3), dtype=np.uint8), "RGB")
+
+
+def _reference(model: nn.Module, image: Image.Image, prepare, softmax: bool = True) -> tuple[str, float]:
+    model = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        out = model(prepare(image).unsqueeze(0))[0]
+    scores = out.softmax(0) if softmax else out
+    index = int(scores.argmax())
+    return CLASS_NAMES[index], float(scores[index])
+
+
+def _shown(name) -> str:
+    return repr(str.__str__(name)) if isinstance(name, str) else describe(name)
+
+
+def _call_predict(answer, model, image, want: str):
+    try:
+        return call_learner(answer, model, image, _transform(), list(CLASS_NAMES))
+    except LearnerError as err:
+        text = str(err)
+        if "4D" in text or "3D" in text or "unbatched" in text:
+            raise Mismatch(want, f"raised {err}", "a model takes a batch: add one dimension with "
+                           "transform(image).unsqueeze(0), shape [1, 3, H, W].", "missing_batch_dim") from None
+        if "Image" in text:
+            raise Mismatch(want, f"raised {err}", "a model takes tensors: apply transform(image) first (resize, "
+                           "convert, normalise as the model was trained).", "skipped_transform") from None
+        raise
+
+
+def check_predict(answer) -> None:
+    for seed in (0, 1, 2):
+        model = copy.deepcopy(_prototype())
+        model.train()  # as it is right after training
+        image = _image(seed)
+        name, probability = _reference(model, image, _transform())
+        want = f"({name!r}, {probability:.4f}): the class name and its softmax probability, in eval mode"
+        result = _call_predict(answer, model, image, want)
+        got_name, got_p = expect.sequence(result, 2, want, "return a pair: (class name, probability).")
+        if isinstance(got_p, torch.Tensor):
+            raise Mismatch(want, f"a probability that is {describe(got_p)}", "return a Python number: "
+                           "probability.item().")
+        got_p = expect.number(got_p, want, "return the probability as a Python float.")
+        probe = model[5]  # empty calls when the answer ran a copy of the model: then only the values are judged
+        if any(training for _, training in probe.calls):
+            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}) computed with the model in train mode: "
+                           "Dropout drops features at random and BatchNorm uses (and updates) batch statistics",
+                           "call model.eval() before predicting.", "forgot_eval")
+        if not isinstance(got_name, str):
+            raise Mismatch(want, f"a class given as {describe(got_name)}", "return the class name: class_names[index].")
+        ok_p = math.isclose(got_p, probability, rel_tol=1e-4, abs_tol=1e-6)
+        if str.__eq__(got_name, name) and ok_p:
+            if any(grad for grad, _ in probe.calls):
+                raise Mismatch(want, "the right answer, but computed with gradient tracking on",
+                               "wrap the forward pass in `with torch.no_grad():` (or torch.inference_mode()): "
+                               "inference needs no graph.", "tracks_gradients")
+            continue
+        if math.isclose(got_p, _reference(model, image, _transform(), softmax=False)[1], rel_tol=1e-4):
+            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): the largest logit, not a probability",
+                           "turn logits into probabilities with .softmax(dim=1) before taking the largest.",
+                           "no_softmax")
+        raw_name, raw_p = _reference(model, image, T.ToTensor())
+        if str.__eq__(got_name, raw_name) and math.isclose(got_p, raw_p, rel_tol=1e-4, abs_tol=1e-6):
+            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): what the model says about the raw, unresized and "
+                           "unnormalised image", "apply transform(image): the model must see images prepared "
+                           "exactly as in training.", "skipped_transform")
+        if not 0.0 <= got_p <= 1.0:
+            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): not a probability", "use softmax over the classes.")
+        raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f})", "transform, add the batch dimension, model.eval(), "
+                       "no_grad, softmax(dim=1), then the largest probability and its class name.")
+
+
+def _reference_matrix(preds: torch.Tensor, targets: torch.Tensor, k: int) -> torch.Tensor:
+    matrix = torch.zeros(k, k, dtype=torch.int64)
+    for t, p in zip(targets.tolist(), preds.tolist()):
+        matrix[t, p] += 1
+    return matrix
+
+
+def _cases():
+    """(description, preds, targets, num_classes): every integer dtype, an absent class, a single sample."""
+    g = torch.Generator().manual_seed(0)
+    targets = torch.randint(0, 4, (40,), generator=g)
+    preds = torch.where(torch.rand(40, generator=g) < 0.6, targets, torch.randint(0, 4, (40,), generator=g))
+    yield "40 samples of 6 classes, classes 4 and 5 never occurring", preds, targets, 6
+    yield "the same as int32 tensors", preds.int(), targets.int(), 6
+    yield "the same as uint8 tensors", preds.to(torch.uint8), targets.to(torch.uint8), 6
+    yield "a single sample (true 2, predicted 0) of 3 classes", torch.tensor([0]), torch.tensor([2]), 3
+
+
+def check_confusion_matrix(answer) -> None:
+    for description, preds, targets, k in _cases():
+        expected = _reference_matrix(preds, targets, k)
+        want = f"a [{k}, {k}] int64 matrix, row = true class, column = predicted class, for {description}"
+        out = expect.tensor(expect.on_copies(answer, preds, targets, k), want, "return a torch tensor.")
+        if tuple(out.shape) != (k, k):
+            sizes = int(max(preds.max(), targets.max())) + 1
+            mistake = "wrong_size" if out.dim() == 2 and out.shape[0] == out.shape[1] < k else None
+            raise Mismatch(want, f"shape {list(out.shape)}" + (f" (sized by the largest label seen, {sizes})"
+                                                                 if mistake else ""),
+                           "size the matrix by num_classes: classes can be absent from a batch of predictions.",
+                           mistake)
+        if out.dtype != torch.int64:
+            raise Mismatch(want, f"dtype {out.dtype}", "create the matrix with dtype=torch.long (int64) counts.")
+        if torch.equal(out, expected):
+            continue
+        if torch.equal(out, expected.T):
+            raise Mismatch(want, "the transpose: rows are the predicted classes",
+                           "count matrix[true, predicted]: the row is the true class.", "transposed")
+        raise Mismatch(want, f"{out.tolist()}", f"expected {expected.tolist()}: add 1 at [targets[i], preds[i]] "
+                       f"for every sample i (convert indices with .long() when they are another integer type).")
