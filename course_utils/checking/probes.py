@@ -15,18 +15,34 @@ def named_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
     return dict(nn.Module.named_parameters(model))
 
 
+def requires_grad(p: torch.Tensor) -> bool:
+    """The autograd flag itself, read through torch.Tensor's own descriptor (a subclass cannot lie about it)."""
+    return bool(torch.Tensor.requires_grad.__get__(p))
+
+
 def trainable_names(model: nn.Module) -> set[str]:
-    return {name for name, p in named_parameters(model).items() if p.requires_grad}
+    return {name for name, p in named_parameters(model).items() if requires_grad(p)}
 
 
 def frozen_names(model: nn.Module) -> set[str]:
-    return {name for name, p in named_parameters(model).items() if not p.requires_grad}
+    return {name for name, p in named_parameters(model).items() if not requires_grad(p)}
 
 
 def element_counts(model: nn.Module) -> tuple[int, int]:
     """(trainable elements, total elements), counting each shared parameter once."""
     params = named_parameters(model).values()
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
+    return sum(p.numel() for p in params if requires_grad(p)), sum(p.numel() for p in params)
+
+
+def structure(model: nn.Module) -> dict[str, int]:
+    """Identity of every submodule and parameter by name: equal before and after means nothing was replaced."""
+    modules = {f"module {name}": id(m) for name, m in nn.Module.named_modules(model)}
+    return {**modules, **{f"parameter {name}": id(p) for name, p in named_parameters(model).items()}}
+
+
+def replaced(before: dict[str, int], after: dict[str, int]) -> list[str]:
+    """Names whose module or parameter was removed, added or swapped between two structure() snapshots."""
+    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
 
 
 def names_under(model: nn.Module, prefix: str) -> set[str]:

@@ -120,7 +120,7 @@ BN_BROKEN = {"whole_model_eval": whole_model_eval, "bn_params_frozen_only": bn_p
 
 def bn_eval_by_weight_flag(model):
     for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not module.weight.requires_grad:
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)) and not module.weight.requires_grad:
             module.eval()
     return model
 

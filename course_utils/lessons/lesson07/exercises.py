@@ -80,8 +80,8 @@ EXERCISES = (
             "A module's mode is per module: module.eval() on one layer leaves the others as they are.",
             "Loop over model.modules(); pick the BatchNorm ones (nn.modules.batchnorm._BatchNorm covers 1d and 2d) "
             "whose parameters all have requires_grad False.",
-            "for m in model.modules(): if isinstance(m, nn.BatchNorm2d) and not any(p.requires_grad for p in "
-            "m.parameters()): m.eval(); return model",
+            "for m in model.modules(): if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and not any("
+            "p.requires_grad for p in m.parameters()): m.eval(); return model",
         ),
         broken=answers.BN_BROKEN,
         alternatives=answers.BN_ALTERNATIVES,

@@ -19,9 +19,9 @@ OPEN = ("layer4", "fc")  # what the last-block strategy trains
 
 @lru_cache(maxsize=None)
 def _prototype() -> nn.Module:
-    """A small ResNet whose fc is already the new head: BatchNorm1d, Dropout, then Linear(512, 5)."""
+    """A small ResNet (two blocks in layer4) whose fc is already the new head: BatchNorm1d, Dropout, Linear(512, 5)."""
     torch.manual_seed(0)
-    model = ResNet(BasicBlock, [1, 1, 1, 1])
+    model = ResNet(BasicBlock, [1, 1, 1, 2])
     model.fc = nn.Sequential(nn.BatchNorm1d(512), nn.Dropout(0.2), nn.Linear(model.fc.in_features, 5))
     return model
 
@@ -32,9 +32,12 @@ def _model(state: str) -> nn.Module:
     model = copy.deepcopy(_prototype())
     opened = {"head trainable": ("fc.",), "fully frozen": (), "layer1 frozen": ("conv1.", "bn1.", "layer2.", "layer3.",
               "layer4.", "fc."), "all trainable": ("",), "last block trainable": OPEN,
-              "part of the last block trainable": ("layer4.0.conv2.", "layer4.0.bn2.", "fc")}[state]
+              "part of the last block trainable": ("layer4.1.", "fc."),
+              "the head's BatchNorm1d frozen too": OPEN}[state]
     for name, p in model.named_parameters():
         p.requires_grad = name.startswith(opened)
+    if state == "the head's BatchNorm1d frozen too":
+        model.fc[0].requires_grad_(False)
     model.train()
     return model
 
@@ -43,11 +46,20 @@ def _under(model: nn.Module, *prefixes: str) -> set[str]:
     return set().union(*(probes.names_under(model, prefix) for prefix in prefixes))
 
 
+def _unreplaced(before: dict[str, int], model: nn.Module, want: str) -> None:
+    swapped = probes.replaced(before, probes.structure(model))
+    if swapped:
+        raise Mismatch(want, f"a model whose layers changed: {', '.join(swapped[:3])}",
+                       "only change requires_grad (or modes): keep every layer, the head included, as it is.")
+
+
 def check_unfreeze_last_block(answer) -> None:
-    for state in ("head trainable", "fully frozen", "layer1 frozen", "all trainable"):
+    for state in ("head trainable", "fully frozen", "all trainable", "layer1 frozen"):
         model = _model(state)
         want = f"layer4 and fc trainable, everything else frozen, starting from a model with {state} parameters"
+        before = probes.structure(model)
         result = expect.same_model(call_learner(answer, model), model, want)
+        _unreplaced(before, result, want)
         trainable, last, head = probes.trainable_names(result), _under(result, "layer4"), _under(result, "fc")
         if trainable == last | head:
             continue
@@ -84,11 +96,13 @@ def _groups(result, want: str) -> list[tuple[list, dict]]:
         raise Mismatch(want, describe(result), advice) from None
     out = []
     for group in groups:
-        if not isinstance(group, dict) or "params" not in dict.keys(group):
-            raise Mismatch(want, f"a group that is {describe(group)}", advice)
+        if type(group) is not dict or "params" not in dict.keys(group):
+            raise Mismatch(want, f"a group that is {describe(group)}", "make each group a plain dict: "
+                           "{'params': [...], 'lr': ...}.")
         params = dict.__getitem__(group, "params")
-        if isinstance(params, (dict, str, bytes)):
-            raise Mismatch(want, f"a group whose params are {describe(params)}", "put the parameters in a list.")
+        if isinstance(params, (dict, str, bytes, set, frozenset)):
+            raise Mismatch(want, f"a group whose params are {describe(params)}", "put the parameters in a list: "
+                           "torch.optim needs them in a fixed order (a set has none).")
         params = [params] if isinstance(params, torch.Tensor) else list(iter(params))
         if not all(isinstance(p, torch.Tensor) for p in params):
             raise Mismatch(want, "a group whose params are not all tensors", "use the model's parameters.")
@@ -98,8 +112,16 @@ def _groups(result, want: str) -> list[tuple[list, dict]]:
 
 
 def _lr(settings: dict) -> float | None:
-    value = expect.plain_number(settings.get("lr"))
+    value = settings.get("lr")
+    tensor = expect.plain_tensor(value)
+    if tensor is not None and tensor.numel() == 1 and tensor.is_floating_point():
+        return float(tensor.item())                  # torch.optim accepts a tensor learning rate
+    value = expect.plain_number(value)
     return float(value) if value is not None and not isinstance(value, bool) else None
+
+
+def _same_rate(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6)      # float32 copies of a rate are the same rate
 
 
 def check_finetune_param_groups(answer) -> None:
@@ -109,8 +131,8 @@ def check_finetune_param_groups(answer) -> None:
         names = probes.parameter_names_by_id(model)
         trainable = probes.trainable_names(model)
         head, body = trainable & _under(model, "fc"), trainable - _under(model, "fc")
-        want = (f"fc's {len(head)} trainable tensors at lr={head_lr} and layer4's {len(body)} trainable tensors at "
-                f"lr={backbone_lr} ({state}), each once")
+        want = (f"on the checker's small ResNet ({state}): fc's {len(head)} trainable tensors at lr={head_lr} and "
+                f"layer4's {len(body)} trainable tensors at lr={backbone_lr}, each once")
         groups = _groups(call_learner(answer, model, head_lr, backbone_lr), want)
         held = [names.get(id(p)) for params, _ in groups for p in params]
         if None in held:
@@ -118,10 +140,13 @@ def check_finetune_param_groups(answer) -> None:
                            "collect the parameters from the model you were given.")
         repeated = sorted({n for n in held if held.count(n) > 1})
         if repeated:
-            raise Mismatch(want, f"{repeated[0]} (and {len(repeated) - 1} more) in more than one group: "
-                           f"torch.optim refuses that ('some parameters appear in more than one parameter group')",
-                           "build the groups from disjoint sets: fc's trainable parameters, and the trainable "
-                           "parameters outside fc.", "duplicate_params")
+            across = any(len({i for i, (params, _) in enumerate(groups) if any(names.get(id(p)) == n for p in params)})
+                         > 1 for n in repeated)
+            where = ("in more than one group: torch.optim refuses that ('some parameters appear in more than one "
+                     "parameter group')") if across else "twice in one group: torch.optim warns and trains it twice"
+            raise Mismatch(want, f"{repeated[0]} (and {len(repeated) - 1} more) {where}",
+                           "build the groups from disjoint lists: fc's trainable parameters, and the trainable "
+                           "parameters outside fc, each once.", "duplicate_params")
         frozen = sorted(set(held) - trainable)
         if frozen:
             raise Mismatch(want, f"{len(frozen)} frozen parameters in the groups, e.g. {frozen[0]}",
@@ -135,13 +160,13 @@ def check_finetune_param_groups(answer) -> None:
         if any(r is None for r in rate.values()):
             raise Mismatch(want, "a group without a numeric 'lr'", "give each group its own 'lr' entry.")
         head_rates, body_rates = {rate[n] for n in head}, {rate[n] for n in body}
-        if all(math.isclose(r, head_lr) for r in head_rates) and all(math.isclose(r, backbone_lr) for r in body_rates):
+        if all(_same_rate(r, head_lr) for r in head_rates) and all(_same_rate(r, backbone_lr) for r in body_rates):
             continue
-        if all(math.isclose(r, backbone_lr) for r in head_rates) and all(math.isclose(r, head_lr) for r in body_rates):
+        if all(_same_rate(r, backbone_lr) for r in head_rates) and all(_same_rate(r, head_lr) for r in body_rates):
             raise Mismatch(want, f"fc at lr={backbone_lr} and layer4 at lr={head_lr}: the two rates swapped",
                            "the new head, which starts from random weights, gets the larger head_lr; the "
                            "pretrained block the gentle backbone_lr.", "swapped_learning_rates")
-        if len(head_rates | body_rates) == 1:
+        if max(head_rates | body_rates) - min(head_rates | body_rates) <= 1e-6 * max(head_rates | body_rates):
             raise Mismatch(want, f"every parameter at lr={next(iter(head_rates))}",
                            "make two groups: {'params': head, 'lr': head_lr} and {'params': body, "
                            "'lr': backbone_lr}.", "single_learning_rate")
@@ -153,16 +178,22 @@ def _batchnorms(model: nn.Module) -> dict[str, nn.Module]:
     return {name: m for name, m in nn.Module.named_modules(model) if isinstance(m, nn.modules.batchnorm._BatchNorm)}
 
 
+def _running_statistics(norms: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
+    return {name: m.running_mean.detach().clone() for name, m in norms.items()}
+
+
 def check_set_frozen_bn_eval(answer) -> None:
-    for state in ("last block trainable", "head trainable"):
+    for state in ("last block trainable", "head trainable", "the head's BatchNorm1d frozen too"):
         model = _model(state)
-        flags = {n: p.requires_grad for n, p in probes.named_parameters(model).items()}
+        flags = {n: probes.requires_grad(p) for n, p in probes.named_parameters(model).items()}
         norms = _batchnorms(model)
-        frozen = {n for n, m in norms.items() if not any(p.requires_grad for p in m.parameters())}
-        want = (f"after model.train(): the {len(frozen)} BatchNorm layers whose parameters are frozen in eval mode, "
-                f"everything else training ({state})")
+        frozen = {n for n, m in norms.items() if not any(probes.requires_grad(p) for p in m.parameters())}
+        want = (f"after model.train(): the {len(frozen)} BatchNorm layers whose parameters are all frozen in eval "
+                f"mode, everything else training ({state})")
+        before = probes.structure(model)
         result = expect.same_model(call_learner(answer, model), model, want)
-        changed = sorted(n for n, p in probes.named_parameters(result).items() if p.requires_grad != flags[n])
+        _unreplaced(before, result, want)
+        changed = sorted(n for n, p in probes.named_parameters(result).items() if probes.requires_grad(p) != flags[n])
         still = sorted(n for n in frozen if norms[n].training)
         if not result.training and not any(m.training for m in nn.Module.modules(result)):
             raise Mismatch(want, "the whole model in eval mode: Dropout off and the trainable BatchNorm layers "
@@ -179,12 +210,29 @@ def check_set_frozen_bn_eval(answer) -> None:
                            "BatchNorm layer.", mistake)
         if still:
             raise Mismatch(want, f"{len(still)} frozen BatchNorm layers still in train mode, e.g. {still[0]}",
-                           "for every BatchNorm module whose parameters all have requires_grad False, call "
-                           "module.eval().")
+                           "for every BatchNorm module (BatchNorm1d and BatchNorm2d alike) whose parameters all have "
+                           "requires_grad False, call module.eval().")
         stopped = sorted(n for n, m in nn.Module.named_modules(result) if n and n not in frozen and not m.training)
         if stopped:
             raise Mismatch(want, f"{len(stopped)} other modules put in eval mode too, e.g. {stopped[0]}",
-                           "only BatchNorm layers whose parameters are all frozen go to eval; trainable BatchNorm "
-                           "(layer4's, the head's BatchNorm1d) and Dropout keep training.")
+                           "only BatchNorm layers whose parameters are all frozen go to eval; a BatchNorm with any "
+                           "trainable parameter (layer4's, the head's BatchNorm1d) and Dropout keep training.")
         if not result.training:
             raise Mismatch(want, "the model itself reports training=False", "leave the model in train mode.")
+        _statistics_behave(result, norms, frozen, want)
+
+
+def _statistics_behave(model: nn.Module, norms: dict[str, nn.Module], frozen: set[str], want: str) -> None:
+    """One forward pass, as training would run it: frozen statistics must stay put, the others must move."""
+    before = _running_statistics(norms)
+    with torch.no_grad():
+        nn.Module.__call__(model, torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    after = _running_statistics(norms)
+    moved = sorted(n for n in frozen if not torch.equal(before[n], after[n]))
+    if moved:
+        raise Mismatch(want, f"frozen BatchNorm layers whose running statistics still change in a forward pass, "
+                       f"e.g. {moved[0]}", "put them in eval mode with module.eval(), nothing that switches back.")
+    stuck = sorted(n for n in norms.keys() - frozen if torch.equal(before[n], after[n]))
+    if stuck:
+        raise Mismatch(want, f"trainable BatchNorm layers whose running statistics no longer update, e.g. {stuck[0]}",
+                       "leave BatchNorm layers with trainable parameters in train mode.")

@@ -18,24 +18,50 @@ from ...checking.sandbox import LearnerError, Mismatch, call_learner
 CLASS_NAMES = ("circle", "square", "triangle", "star", "ring")
 
 
-class _Probe(nn.Module):
-    """Passes its input through and records, for every call, whether gradients were on and the module's mode."""
+class _Recorder:
+    """Calls seen by the recording layers; copies of the model share it, so a deepcopy cannot hide them."""
 
     def __init__(self):
-        super().__init__()
-        self.calls: list[tuple[bool, bool]] = []
+        self.calls: list[tuple[bool, bool]] = []  # (gradients on, layer in train mode)
+
+    def __deepcopy__(self, memo):
+        return self
+
+    __copy__ = lambda self: self  # noqa: E731
+
+
+class _RecordingDropout(nn.Dropout):
+    """Dropout that records, on every call, whether gradients were on and whether it was in train mode."""
+
+    def __init__(self, p: float, recorder: _Recorder):
+        super().__init__(p)
+        self.recorder = recorder
 
     def forward(self, x):
-        self.calls.append((torch.is_grad_enabled(), self.training))
-        return x
+        self.recorder.calls.append((torch.is_grad_enabled(), self.training))
+        return super().forward(x)
+
+
+class _RecordingBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d that records its mode on every call (train mode changes the answer and the model)."""
+
+    def __init__(self, features: int, recorder: _Recorder):
+        super().__init__(features)
+        self.recorder = recorder
+
+    def forward(self, x):
+        self.recorder.calls.append((torch.is_grad_enabled(), self.training))
+        return super().forward(x)
 
 
 @lru_cache(maxsize=None)
 def _prototype() -> nn.Module:
     """A small trained-looking CNN with BatchNorm and Dropout, so that train mode changes every answer."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
-                          nn.Flatten(), _Probe(), nn.Dropout(0.5), nn.Linear(32, len(CLASS_NAMES)))
+    recorder = _Recorder()
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), _RecordingBatchNorm2d(8, recorder), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(2), nn.Flatten(), _RecordingDropout(0.5, recorder),
+                          nn.Linear(32, len(CLASS_NAMES)))
     with torch.no_grad():
         model[1].running_mean.uniform_(-0.2, 0.2)
         model[1].running_var.uniform_(0.5, 1.5)
@@ -67,8 +93,10 @@ def _shown(name) -> str:
 
 
 def _call_predict(answer, model, image, want: str):
+    weights = [p.detach().clone() for p in model.parameters()]
+    names = list(CLASS_NAMES)
     try:
-        return call_learner(answer, model, image, _transform(), list(CLASS_NAMES))
+        result = call_learner(answer, model, image, _transform(), names)
     except LearnerError as err:
         text = str(err)
         if "4D" in text or "3D" in text or "unbatched" in text:
@@ -78,6 +106,10 @@ def _call_predict(answer, model, image, want: str):
             raise Mismatch(want, f"raised {err}", "a model takes tensors: apply transform(image) first (resize, "
                            "convert, normalise as the model was trained).", "skipped_transform") from None
         raise
+    if names != list(CLASS_NAMES) or not all(torch.equal(a, b) for a, b in zip(weights, model.parameters())):
+        raise Mismatch(want, "a prediction that changed its inputs (the model's weights or the list of class names)",
+                       "predicting only reads: leave the model's weights and class_names as they are.")
+    return result
 
 
 def check_predict(answer) -> None:
@@ -86,15 +118,19 @@ def check_predict(answer) -> None:
         model.train()  # as it is right after training
         image = _image(seed)
         name, probability = _reference(model, image, _transform())
+        calls = model[1].recorder.calls  # shared by every copy of the model, the answer's included
+        calls.clear()
         want = f"({name!r}, {probability:.4f}): the class name and its softmax probability, in eval mode"
         result = _call_predict(answer, model, image, want)
         got_name, got_p = expect.sequence(result, 2, want, "return a pair: (class name, probability).")
+        if isinstance(got_p, str) and not isinstance(got_name, str):
+            raise Mismatch(want, f"({describe(got_name)}, {_shown(got_p)}): the pair in the other order",
+                           "return (class name, probability): the name first.")
         if isinstance(got_p, torch.Tensor):
             raise Mismatch(want, f"a probability that is {describe(got_p)}", "return a Python number: "
                            "probability.item().")
         got_p = expect.number(got_p, want, "return the probability as a Python float.")
-        probe = model[5]  # empty calls when the answer ran a copy of the model: then only the values are judged
-        if any(training for _, training in probe.calls):
+        if any(training for _, training in calls):
             raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}) computed with the model in train mode: "
                            "Dropout drops features at random and BatchNorm uses (and updates) batch statistics",
                            "call model.eval() before predicting.", "forgot_eval")
@@ -102,7 +138,7 @@ def check_predict(answer) -> None:
             raise Mismatch(want, f"a class given as {describe(got_name)}", "return the class name: class_names[index].")
         ok_p = math.isclose(got_p, probability, rel_tol=1e-4, abs_tol=1e-6)
         if str.__eq__(got_name, name) and ok_p:
-            if any(grad for grad, _ in probe.calls):
+            if any(grad for grad, _ in calls):
                 raise Mismatch(want, "the right answer, but computed with gradient tracking on",
                                "wrap the forward pass in `with torch.no_grad():` (or torch.inference_mode()): "
                                "inference needs no graph.", "tracks_gradients")
@@ -130,21 +166,35 @@ def _reference_matrix(preds: torch.Tensor, targets: torch.Tensor, k: int) -> tor
 
 
 def _cases():
-    """(description, preds, targets, num_classes): every integer dtype, an absent class, a single sample."""
+    """(description, preds, targets, num_classes): every integer dtype, absent classes, many classes, one sample."""
     g = torch.Generator().manual_seed(0)
     targets = torch.randint(0, 4, (40,), generator=g)
     preds = torch.where(torch.rand(40, generator=g) < 0.6, targets, torch.randint(0, 4, (40,), generator=g))
     yield "40 samples of 6 classes, classes 4 and 5 never occurring", preds, targets, 6
     yield "the same as int32 tensors", preds.int(), targets.int(), 6
     yield "the same as uint8 tensors", preds.to(torch.uint8), targets.to(torch.uint8), 6
+    many = torch.randint(0, 20, (60,), generator=g)
+    yield "60 uint8 labels of 20 classes", many.roll(1).to(torch.uint8), many.to(torch.uint8), 20
     yield "a single sample (true 2, predicted 0) of 3 classes", torch.tensor([0]), torch.tensor([2]), 3
+
+
+def _call_matrix(answer, preds, targets, k, want):
+    if preds.dtype == torch.int64:
+        return expect.on_copies(answer, preds, targets, k)  # an error here is reported with the learner's line
+    try:
+        return expect.on_copies(answer, preds, targets, k)
+    except LearnerError as err:
+        where = f" ({err.learner_line})" if err.learner_line else ""
+        raise Mismatch(want, f"raised {err}{where}", f"your function works for int64 labels but not for "
+                       f"{str(preds.dtype).replace('torch.', '')} ones: convert with .long() first (uint8 and bool "
+                       f"tensors index as masks, and small integer types overflow).") from None
 
 
 def check_confusion_matrix(answer) -> None:
     for description, preds, targets, k in _cases():
         expected = _reference_matrix(preds, targets, k)
         want = f"a [{k}, {k}] int64 matrix, row = true class, column = predicted class, for {description}"
-        out = expect.tensor(expect.on_copies(answer, preds, targets, k), want, "return a torch tensor.")
+        out = expect.tensor(_call_matrix(answer, preds, targets, k, want), want, "return a torch tensor.")
         if tuple(out.shape) != (k, k):
             sizes = int(max(preds.max(), targets.max())) + 1
             mistake = "wrong_size" if out.dim() == 2 and out.shape[0] == out.shape[1] < k else None
@@ -152,12 +202,13 @@ def check_confusion_matrix(answer) -> None:
                                                                  if mistake else ""),
                            "size the matrix by num_classes: classes can be absent from a batch of predictions.",
                            mistake)
-        if out.dtype != torch.int64:
-            raise Mismatch(want, f"dtype {out.dtype}", "create the matrix with dtype=torch.long (int64) counts.")
-        if torch.equal(out, expected):
-            continue
-        if torch.equal(out, expected.T):
+        values = out.detach().double()
+        if torch.equal(values, expected.double().T) and not torch.equal(values, expected.double()):
             raise Mismatch(want, "the transpose: rows are the predicted classes",
                            "count matrix[true, predicted]: the row is the true class.", "transposed")
-        raise Mismatch(want, f"{out.tolist()}", f"expected {expected.tolist()}: add 1 at [targets[i], preds[i]] "
-                       f"for every sample i (convert indices with .long() when they are another integer type).")
+        if not torch.equal(values, expected.double()):
+            raise Mismatch(want, f"{out.tolist()}", f"expected {expected.tolist()}: add 1 at [targets[i], preds[i]] "
+                           f"for every sample i.")
+        if out.dtype != torch.int64:
+            raise Mismatch(want, f"the right counts, as dtype {out.dtype}",
+                           "create the matrix with dtype=torch.long (int64): counts are integers.")
