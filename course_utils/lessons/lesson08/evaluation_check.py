@@ -30,38 +30,31 @@ class _Recorder:
     __copy__ = lambda self: self  # noqa: E731
 
 
-class _RecordingDropout(nn.Dropout):
-    """Dropout that records, on every call, whether gradients were on and whether it was in train mode."""
+class _Recording:
+    """Mixin for a layer that records, on every call, whether gradients were on and whether it was training."""
 
-    def __init__(self, p: float, recorder: _Recorder):
-        super().__init__(p)
-        self.recorder = recorder
+    recorder: _Recorder
 
     def forward(self, x):
         self.recorder.calls.append((torch.is_grad_enabled(), self.training))
         return super().forward(x)
 
 
-class _RecordingBatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm2d that records its mode on every call (train mode changes the answer and the model)."""
+class _RecordingDropout(_Recording, nn.Dropout):
+    """Dropout that records its calls (train mode makes every answer random)."""
 
-    def __init__(self, features: int, recorder: _Recorder):
-        super().__init__(features)
-        self.recorder = recorder
 
-    def forward(self, x):
-        self.recorder.calls.append((torch.is_grad_enabled(), self.training))
-        return super().forward(x)
+class _RecordingBatchNorm2d(_Recording, nn.BatchNorm2d):
+    """BatchNorm2d that records its calls (train mode changes the answer and the model)."""
 
 
 @lru_cache(maxsize=None)
 def _prototype() -> nn.Module:
     """A small trained-looking CNN with BatchNorm and Dropout, so that train mode changes every answer."""
     torch.manual_seed(0)
-    recorder = _Recorder()
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), _RecordingBatchNorm2d(8, recorder), nn.ReLU(),
-                          nn.AdaptiveAvgPool2d(2), nn.Flatten(), _RecordingDropout(0.5, recorder),
-                          nn.Linear(32, len(CLASS_NAMES)))
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), _RecordingBatchNorm2d(8), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(2), nn.Flatten(), _RecordingDropout(0.5), nn.Linear(32, len(CLASS_NAMES)))
+    model[1].recorder = model[5].recorder = _Recorder()
     with torch.no_grad():
         model[1].running_mean.uniform_(-0.2, 0.2)
         model[1].running_var.uniform_(0.5, 1.5)
