@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 prepare: $(STAMP)  ## verify (or build) the dataset and the backbone, set JupyterLab's defaults
-	$(COURSE_ENV) $(BIN)/python -m course_utils.prepare
+	$(COURSE_ENV) $(BIN)/python -m course_utils setup
 
 lab: prepare  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)
 	@# JUPYTER_PATH puts this environment's kernel ahead of any user-wide "python3" kernel.

@@ -50,6 +50,12 @@ def test_dependencies_point_one_way(path):
     assert _imported_parts(path) <= LAYERS[layer], f"{layer} may only import {sorted(LAYERS[layer])}"
 
 
+@pytest.mark.parametrize("path", [p for p in FILES if p.relative_to(PACKAGE).parts[0] not in ("cli", "__main__.py")],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_entry_point_imports_the_command_line(path):
+    assert "cli" not in _imported_parts(path), "the `course` command sits on top: nothing in the package imports it"
+
+
 def _readme_list(marker: str) -> set[str]:
     text = (ROOT / "README.md").read_text()
     section = re.search(rf"<!-- {marker} -->(.*?)<!-- /{marker} -->", text, re.S)

@@ -3,7 +3,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import TensorDataset
 from torchvision.models import ResNet18_Weights, resnet18
 

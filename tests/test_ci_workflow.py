@@ -1,0 +1,33 @@
+"""The instructors' CI workflow is valid for GitHub Actions (checked by a linter for that format) and does what the
+README says: make test, with pip downloads, .venv and .course-cache cached."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+WORKFLOW = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "course.yml"
+LINTER = Path(sys.executable).with_name("check-jsonschema")
+
+
+def lint(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINTER), "--builtin-schema", "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_workflow_passes_the_github_workflow_linter():
+    done = lint(WORKFLOW)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_linter_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text(WORKFLOW.read_text().replace("runs-on: ubuntu-latest", "runs_on: ubuntu-latest"))
+    assert lint(broken).returncode != 0
+
+
+def test_the_workflow_runs_make_test_with_everything_cached():
+    text = WORKFLOW.read_text()
+    assert "run: make test" in text and "cache: pip" in text
+    assert ".venv" in text and ".course-cache" in text and "hashFiles('constraints.txt'" in text
+    assert "course grade submissions" in text and "--report grades.xml" in text
+    assert shutil.which("make") is not None

@@ -1,0 +1,140 @@
+"""`course grade`: solutions all pass, untouched exercises are all not attempted, and a hostile mix of submissions
+(wrong, dying, crashing, hanging, check cells removed, unreadable) is reported notebook by notebook."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import nbformat
+import pytest
+
+from course_utils.cli.grade import grade_all
+from course_utils.registry import all_exercises
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def course_grades():
+    grades = grade_all(SOLUTIONS + EXERCISES, timeout=240, jobs=2, progress=False)
+    return dict(zip(SOLUTIONS + EXERCISES, grades))
+
+
+def test_every_solution_passes_every_exercise(course_grades):
+    graded = []
+    for path in SOLUTIONS:
+        grade = course_grades[path]
+        assert grade.outcome == "ran" and grade.rows, grade
+        assert all(row["status"] == "passed" for row in grade.rows), grade.rows
+        graded += [row["exercise"] for row in grade.rows]
+    assert sorted(graded) == sorted(all_exercises())
+
+
+def test_every_untouched_exercise_is_not_attempted(course_grades):
+    for path in EXERCISES:
+        grade = course_grades[path]
+        assert grade.outcome == "ran" and grade.rows
+        assert {row["status"] for row in grade.rows} == {"not_attempted"}, grade.rows
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def _without_checks(source: Path, target: Path) -> Path:
+    nb = nbformat.read(source, as_version=4)
+    nb.cells = [c for c in nb.cells if "check_exercise(" not in c.source]
+    nbformat.write(nb, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def mix(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    lesson = "03_cnn_shape_flow"
+    shutil.copy(ROOT / "solutions" / f"{lesson}.ipynb", folder / f"ada_{lesson}.ipynb")
+    _without_checks(ROOT / "solutions" / f"{lesson}.ipynb", folder / f"bo_{lesson}.ipynb")
+    _notebook(folder / f"cy_{lesson}.ipynb", "from course_utils import check_exercise",
+              "def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):\n"
+              "    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride",
+              'check_exercise("conv_output_size")')
+    _notebook(folder / f"dee_{lesson}.ipynb", "import os", "os._exit(3)")
+    _notebook(folder / f"eve_{lesson}.ipynb", "import ctypes", "ctypes.string_at(0)")
+    _notebook(folder / f"fay_{lesson}.ipynb", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)",
+              "while True:\n    pass")
+    (folder / f"gus_{lesson}.ipynb").write_text("{ this is not a notebook")
+    _notebook(folder / "hal_free_style.ipynb", "def conv_output_size(size, kernel_size, stride=1, padding=0, "
+              "dilation=1):\n    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1")
+    report = folder / "report.json"
+    done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(folder), "--timeout", "25",
+                           "--report", str(report)], capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, COURSE_WEIGHTS="course"))
+    rows = json.loads(report.read_text())
+    return folder, done, {(Path(r["notebook"]).name.split("_")[0], r["exercise"]): r for r in rows}
+
+
+def test_a_mix_of_submissions_is_reported_one_by_one(mix):
+    folder, done, rows = mix
+    assert done.returncode == 1, done.stderr
+    assert rows["ada", "conv_output_size"]["status"] == rows["ada", "build_cnn"]["status"] == "passed"
+    assert rows["bo", "conv_output_size"]["status"] == rows["bo", "build_cnn"]["status"] == "passed"
+    assert "never called check_exercise" in rows["bo", "build_cnn"]["outcome"]
+    assert rows["cy", "conv_output_size"]["mistake"] == "forgot_plus_one"
+    assert rows["cy", "build_cnn"]["status"] == "not_attempted"
+    assert "exited with code 3" in rows["dee", "conv_output_size"]["message"]
+    assert "cell 2 of 2" in rows["dee", "conv_output_size"]["message"]
+    assert "SIGSEGV" in rows["eve", "build_cnn"]["outcome"]
+    assert rows["fay", "conv_output_size"]["outcome"].startswith("timed out: timed out after 25 s in cell 2")
+    assert rows["gus", ""]["outcome"].startswith("unreadable")
+    assert rows["hal", "conv_output_size"]["status"] == "passed"        # found by what it defines
+    assert "Summary per exercise" in done.stdout and "show_symptom('forgot_plus_one', 'conv_output_size')" \
+        in done.stdout
+
+
+def test_reports_as_json_csv_and_junit_carry_the_same_rows(mix, tmp_path):
+    folder, _, rows = mix
+    for row in rows.values():
+        assert {"notebook", "exercise", "status", "mistake", "message", "seconds"} <= set(row)
+    paths = [folder / "ada_03_cnn_shape_flow.ipynb", folder / "cy_03_cnn_shape_flow.ipynb"]
+    for suffix in (".csv", ".xml"):
+        report = tmp_path / f"r{suffix}"
+        subprocess.run([sys.executable, "-m", "course_utils", "grade", *map(str, paths), "--report", str(report)],
+                       capture_output=True, timeout=300, check=False)
+        if suffix == ".csv":
+            table = list(csv.DictReader(report.open()))
+            assert [(r["exercise"], r["status"]) for r in table] == [
+                ("conv_output_size", "passed"), ("build_cnn", "passed"),
+                ("conv_output_size", "failed"), ("build_cnn", "not_attempted")]
+        else:
+            suites = ET.parse(report).getroot()
+            assert [s.get("tests") for s in suites] == ["2", "2"]
+            assert suites[1].get("failures") == "1" and suites[1].get("skipped") == "1"
+            assert suites[1].find("testcase/failure").get("message") == "forgot_plus_one"
+
+
+def test_bad_arguments_exit_2_with_a_message(tmp_path):
+    for args in (["grade", str(tmp_path / "missing.ipynb")], ["grade", str(tmp_path), "--report", "x.txt"],
+                 ["grade", str(tmp_path)], ["grade", "--timeout", "0", str(tmp_path)]):
+        done = subprocess.run([sys.executable, "-m", "course_utils", *args], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2 and done.stderr.startswith("course grade:"), (args, done.stderr)
+
+
+def test_without_a_path_it_grades_your_exercises_and_shows_progress(tmp_path):
+    (tmp_path / "exercises").mkdir()
+    shutil.copy(ROOT / "solutions" / "01_tensor_shapes.ipynb", tmp_path / "exercises")
+    shutil.copy(ROOT / "exercises" / "02_train_step.ipynb", tmp_path / "exercises")
+    done = subprocess.run([sys.executable, "-m", "course_utils", "grade"], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    total = len(all_exercises())
+    assert f"Progress: 2 of {total} exercises passed." in done.stdout
+    assert "Next: `train_step` in exercises/02_train_step.ipynb (not attempted yet)" in done.stdout
