@@ -66,8 +66,10 @@ def grade_notebook(path: Path, timeout: float, threads: int | None = None) -> No
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
         out = Path(scratch) / "result.json"
+        workdir = Path(scratch) / "work"  # the notebook's files land here, not next to other submissions
+        workdir.mkdir()
         command = [sys.executable, "-m", "course_utils.cli.grade_worker", str(path.resolve()), str(out),
-                   str(max(1.0, timeout * 0.5))]
+                   str(max(1.0, timeout * 0.5)), str(workdir)]
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=env, start_new_session=True)
         try:

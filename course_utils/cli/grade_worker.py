@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..api import GRADE_LOG_ENV
+from ..api import GRADE_LOG_ENV, check_exercise
 from .exercises_of import exercises_in
 
 
@@ -53,34 +53,34 @@ def _run_cells(shell, cells, progress: Path, cell_limit: float) -> list[dict]:
 
 def _check_all(shell, names: list[str]) -> list[dict]:
     """check_exercise for every exercise, looking each function up in the notebook's namespace."""
-    from course_utils import check_exercise
-
     os.environ.pop(GRADE_LOG_ENV, None)  # from here on the checks are the grader's, not the notebook's
     rows = []
     for name in names:
         start = time.perf_counter()
         result = eval("__course_check(__course_name)", shell.user_ns,  # noqa: S307  (our own expression)
-                      {"__course_check": check_exercise, "__course_name": name})
+                      {"__course_check": check_exercise, "__course_name": name})  # imported before the cells ran
         rows.append({"exercise": name, "status": result.status, "mistake": result.mistake,
                      "message": result.message, "seconds": round(time.perf_counter() - start, 3)})
     return rows
 
 
-def grade_in_this_process(notebook: Path, out: Path, cell_limit: float) -> None:
+def grade_in_this_process(notebook: Path, out: Path, cell_limit: float, workdir: Path) -> None:
+    """Run the notebook's cells with ``workdir`` as the current folder, then grade its exercises."""
     nb = nbformat.read(notebook, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
+    names = exercises_in(notebook, nb)  # decided, and the checker loaded, before any of the notebook's code runs
     log = out.with_suffix(".checks")
     log.write_text("")
     os.environ[GRADE_LOG_ENV] = str(log)
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
-    os.chdir(notebook.parent)
+    os.chdir(workdir)
     started = time.perf_counter()
     errors = _run_cells(shell, cells, out.with_suffix(".progress"), cell_limit)
     ran = time.perf_counter() - started
     with shell.builtin_trap:  # the builtins the cells ran with (get_ipython), as the checker saw them then
-        rows = _check_all(shell, exercises_in(notebook, nb))
+        rows = _check_all(shell, names)
     checked = sorted({json.loads(line)["exercise"] for line in log.read_text().splitlines() if line.strip()})
     _write(out, {"rows": rows, "cell_errors": errors, "checked_in_notebook": checked, "cells": len(cells),
                  "run_seconds": round(ran, 3)})
@@ -88,4 +88,5 @@ def grade_in_this_process(notebook: Path, out: Path, cell_limit: float) -> None:
 
 if __name__ == "__main__":
     sys.stdout = sys.stderr = open(os.devnull, "w")  # the notebook's own output is not the grade
-    grade_in_this_process(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve(), float(sys.argv[3]))
+    grade_in_this_process(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve(), float(sys.argv[3]),
+                          Path(sys.argv[4]).resolve())
