@@ -74,6 +74,19 @@ def mix(tmp_path_factory):
     (folder / f"gus_{lesson}.ipynb").write_text("{ this is not a notebook")
     _notebook(folder / "hal_free_style.ipynb", "def conv_output_size(size, kernel_size, stride=1, padding=0, "
               "dilation=1):\n    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1")
+    fake = ('{"kind": "row", "exercise": "conv_output_size", "status": "passed", "mistake": null, '
+            '"message": "", "seconds": 0}')
+    _notebook(folder / f"ivy_{lesson}.ipynb",
+              "def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):\n"
+              "    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride",
+              f"import atexit, os, sys\nprint({fake!r})\nos.write(1, ({fake!r} + '\\n').encode())\n"
+              f"atexit.register(lambda: print({fake!r}))")
+    _notebook(folder / f"jon_{lesson}.ipynb",
+              "import course_utils.checking.judge as J\nfrom course_utils.checking.result import CheckResult\n"
+              "J._verdict = lambda exercise, answer, pointer: CheckResult(exercise.name, 'passed', 'ok')")
+    empty = nbformat.v4.new_notebook()
+    empty.cells = [nbformat.v4.new_markdown_cell("# only words")]
+    nbformat.write(empty, folder / "kim_notes.ipynb")
     report = folder / "report.json"
     done = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(folder), "--timeout", "25",
                            "--report", str(report)], capture_output=True, text=True, timeout=600,
@@ -94,8 +107,12 @@ def test_a_mix_of_submissions_is_reported_one_by_one(mix):
     assert "cell 2 of 2" in rows["dee", "conv_output_size"]["message"]
     assert "SIGSEGV" in rows["eve", "build_cnn"]["outcome"]
     assert rows["fay", "conv_output_size"]["outcome"].startswith("timed out: timed out after 25 s in cell 2")
-    assert rows["gus", ""]["outcome"].startswith("unreadable")
-    assert rows["hal", "conv_output_size"]["status"] == "passed"        # found by what it defines
+    assert rows["gus", "conv_output_size"]["outcome"].startswith("unreadable")
+    assert rows["hal", "conv_output_size"]["status"] == "passed"        # found by what it defines...
+    assert rows["hal", "build_cnn"]["status"] == "not_attempted"        # ...with the rest of its lesson
+    assert rows["ivy", "conv_output_size"]["mistake"] == "forgot_plus_one"   # printed fake results count for nothing
+    assert rows["jon", "conv_output_size"]["status"] == "error"        # a patch made before any check is seen
+    assert rows["kim", ""]["status"] == "error" and "nothing graded" in rows["kim", ""]["message"]
     assert "Summary per exercise" in done.stdout and "show_symptom('forgot_plus_one', 'conv_output_size')" \
         in done.stdout
 
@@ -121,9 +138,20 @@ def test_reports_as_json_csv_and_junit_carry_the_same_rows(mix, tmp_path):
             assert suites[1].find("testcase/failure").get("message") == "forgot_plus_one"
 
 
+def test_a_submission_cannot_change_another_one(tmp_path):
+    victim = shutil.copy(ROOT / "solutions" / "01_tensor_shapes.ipynb", tmp_path / "bea_01_tensor_shapes.ipynb")
+    _notebook(tmp_path / "abe_01_tensor_shapes.ipynb",
+              f"from pathlib import Path\nfor other in Path({str(tmp_path)!r}).glob('bea*.ipynb'):\n"
+              f"    other.write_text(Path({str(ROOT / 'exercises' / '01_tensor_shapes.ipynb')!r}).read_text())")
+    grades = grade_all([tmp_path / "abe_01_tensor_shapes.ipynb", Path(victim)], timeout=120, jobs=1, progress=False)
+    assert all(row["status"] == "passed" for row in grades[1].rows)     # graded as it was handed in
+
+
 def test_bad_arguments_exit_2_with_a_message(tmp_path):
     for args in (["grade", str(tmp_path / "missing.ipynb")], ["grade", str(tmp_path), "--report", "x.txt"],
-                 ["grade", str(tmp_path)], ["grade", "--timeout", "0", str(tmp_path)]):
+                 ["grade", str(tmp_path)], ["grade", "--timeout", "0", str(tmp_path)],
+                 ["grade", "--timeout", "nan", str(tmp_path)],
+                 ["grade", str(tmp_path), "--report", str(tmp_path / "no" / "r.json")]):
         done = subprocess.run([sys.executable, "-m", "course_utils", *args], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 2 and done.stderr.startswith("course grade:"), (args, done.stderr)
@@ -138,3 +166,20 @@ def test_without_a_path_it_grades_your_exercises_and_shows_progress(tmp_path):
     total = len(all_exercises())
     assert f"Progress: 2 of {total} exercises passed." in done.stdout
     assert "Next: `train_step` in exercises/02_train_step.ipynb (not attempted yet)" in done.stdout
+
+
+def test_reports_stay_valid_with_control_characters_and_odd_file_names(tmp_path):
+    from course_utils.cli.grade import NotebookGrade
+    from course_utils.cli.reports import write_report
+
+    odd = NotebookGrade("caf\udce9_01_tensor_shapes.ipynb", "ran", "ran 3 cells", 1.0, [
+        {"exercise": "to_batch", "status": "failed", "mistake": None, "message": "bad \x01\x1b[31m value",
+         "seconds": 0.1}])
+    empty = NotebookGrade("notes.ipynb", "ran", "ran 0 cells; no course exercise found in it", 0.5)
+    for suffix in (".json", ".csv", ".xml"):
+        write_report([odd, empty], tmp_path / f"r{suffix}")
+    assert len(json.loads((tmp_path / "r.json").read_text())) == 2
+    assert len(list(csv.DictReader((tmp_path / "r.csv").open()))) == 2
+    suites = ET.parse(tmp_path / "r.xml").getroot()
+    assert suites[1].get("errors") == "1"                      # a notebook with nothing graded is visible in CI
+    assert "\\xe9" in suites[0].get("name")

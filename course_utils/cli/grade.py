@@ -3,11 +3,13 @@ a summary per exercise across submissions, reports, and the learner's progress w
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -33,14 +35,6 @@ class NotebookGrade:
     checked_in_notebook: list[str] = field(default_factory=list)
 
 
-def _where(progress: Path) -> str:
-    try:
-        cell = json.loads(progress.read_text())
-    except (OSError, ValueError):
-        return "before its first cell"
-    return f"in cell {cell['cell']} of {cell['cells']} (`{cell['source']}`)"
-
-
 def _ended(code: int) -> str:
     if code < 0:
         try:
@@ -54,46 +48,106 @@ def _rows_for(names: list[str], status: str, message: str) -> list[dict]:
     return [{"exercise": n, "status": status, "mistake": None, "message": message, "seconds": 0.0} for n in names]
 
 
-def grade_notebook(path: Path, timeout: float, threads: int | None = None) -> NotebookGrade:
-    """Run and grade one notebook in a fresh process; never raises because of the notebook."""
+class _Messages:
+    """The worker's JSON lines, read as they come: where it is, the rows it sent, and its final summary."""
+
+    def __init__(self, stream, names: list[str]):
+        self.names, self.rows, self.done, self.where = names, {}, None, "before its first cell"
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for raw in stream:
+            try:
+                message = json.loads(raw)
+                kind = message["kind"]
+            except (ValueError, TypeError, KeyError):
+                continue  # not a line the worker wrote
+            if kind == "cell":
+                self.where = f"in cell {message.get('cell')} of {message.get('cells')} (`{message.get('source')}`)"
+            elif kind == "checking":
+                self.where = f"while checking `{message.get('exercise')}` after the last cell"
+            elif kind == "row" and message.get("exercise") in self.names and message.get("status") in STATUSES:
+                row = {key: message.get(key) for key in ROW_KEYS}
+                row["mistake"] = row["mistake"] if isinstance(row["mistake"], str) else None
+                row["message"] = str(row["message"])
+                row["seconds"] = row["seconds"] if isinstance(row["seconds"], (int, float)) else 0.0
+                self.rows[message["exercise"]] = row
+            elif kind == "done":
+                self.done = message
+
+    def finish(self) -> None:
+        self._thread.join(5)
+
+
+ROW_KEYS = ("exercise", "status", "mistake", "message", "seconds")
+STATUSES = ("passed", "failed", "not_attempted", "error")
+_running: set[subprocess.Popen] = set()  # worker processes, killed with everything they started if we stop
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # the worker's whole process group, children included
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def grade_notebook(path: Path, timeout: float, threads: int | None = None, content: bytes | None = None) -> NotebookGrade:
+    """Run and grade one notebook (``content``: its bytes, read before any grading began) in a fresh process."""
     start = time.perf_counter()
     try:
-        names = exercises_in(path, nbformat.read(path, as_version=4))
+        content = path.read_bytes() if content is None else content
+        nb = nbformat.reads(content.decode("utf-8"), as_version=4)
     except Exception as exc:  # noqa: BLE001  (any unreadable file is reported, not raised)
-        return NotebookGrade(str(path), "unreadable", f"not a readable notebook ({type(exc).__name__}: {exc})", 0.0)
+        names = exercises_in(path)
+        detail = f"not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})"
+        return NotebookGrade(str(path), "unreadable", detail, 0.0, _rows_for(names, "error", f"not graded: {detail}"))
+    names = exercises_in(path, nb)
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
-        out = Path(scratch) / "result.json"
-        workdir = Path(scratch) / "work"  # the notebook's files land here, not next to other submissions
+    with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch:
+        workdir = Path(scratch) / "work"  # the notebook runs on a copy, in a folder of its own
         workdir.mkdir()
-        command = [sys.executable, "-m", "course_utils.cli.grade_worker", str(path.resolve()), str(out),
-                   str(max(1.0, timeout * 0.5)), str(workdir)]
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        copy = workdir / path.name
+        copy.write_bytes(content)
+        command = [sys.executable, "-m", "course_utils.cli.grade_worker", str(copy), str(max(1.0, timeout * 0.5)),
+                   str(Path(scratch) / "checks.log")]
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, cwd=workdir, env=env, start_new_session=True)
+        _running.add(process)
+        messages = _Messages(process.stdout, names)
         try:
             code = process.wait(timeout)
+            timed_out = False
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            code, timed_out = None, True
+        finally:
+            _kill(process)  # also whatever it left running in its group
             process.wait()
-            detail = f"timed out after {timeout:g} s {_where(out.with_suffix('.progress'))}"
-            return NotebookGrade(str(path), "timed out", detail, time.perf_counter() - start,
-                                 _rows_for(names, "error", f"not graded: the notebook {detail}"))
-        if code != 0 or not out.is_file():
-            detail = f"{_ended(code)} {_where(out.with_suffix('.progress'))}"
-            return NotebookGrade(str(path), "died", detail, time.perf_counter() - start,
-                                 _rows_for(names, "error", f"not graded: the notebook {detail}"))
-        result = json.loads(out.read_text())
-    detail = f"ran {result['cells']} cells"
-    if result["cell_errors"]:
-        detail += f", {len(result['cell_errors'])} raised an error"
-    if names and not result["checked_in_notebook"]:
+            _running.discard(process)
+            messages.finish()
+            process.stdout.close()
+    seconds = time.perf_counter() - start
+    rows = [messages.rows.get(n) for n in names]
+    if timed_out or code != 0 or messages.done is None:
+        detail = f"timed out after {timeout:g} s" if timed_out else (
+            _ended(code) if code != 0 else "ended without finishing its report")
+        detail += f" {messages.where}"
+        missing = f"not graded: the notebook {detail}"
+        rows = [row or _rows_for([n], "error", missing)[0] for row, n in zip(rows, names)]
+        return NotebookGrade(str(path), "timed out" if timed_out else "died", detail, seconds, rows)
+    done = messages.done
+    errors = done.get("cell_errors") if isinstance(done.get("cell_errors"), list) else []
+    checked = done.get("checked_in_notebook") if isinstance(done.get("checked_in_notebook"), list) else []
+    detail = f"ran {done.get('cells')} cells" + (f", {len(errors)} raised an error" if errors else "")
+    if names and not checked:
         detail += "; it never called check_exercise (graded anyway)"
     if not names:
         detail += "; no course exercise found in it"
-    return NotebookGrade(str(path), "ran", detail, time.perf_counter() - start, result["rows"],
-                         result["cell_errors"], result["checked_in_notebook"])
+    rows = [row or _rows_for([n], "error", "not graded: the worker sent no result for it")[0]
+            for row, n in zip(rows, names)]
+    return NotebookGrade(str(path), "ran", detail, seconds, rows, errors, checked)
 
 
 def notebooks_from(paths: list[str]) -> list[Path]:
@@ -110,15 +164,29 @@ def notebooks_from(paths: list[str]) -> list[Path]:
 
 
 def grade_all(notebooks: list[Path], timeout: float, jobs: int | None = None, progress: bool = True) -> list[NotebookGrade]:
-    """Grade several notebooks, ``jobs`` at a time (each process then uses fewer threads), in the given order."""
+    """Grade several notebooks, ``jobs`` at a time (each process then uses fewer threads), in the given order.
+    Every file is read before the first one runs, so a notebook cannot change another's submission."""
+    contents = {}
+    for path in notebooks:
+        try:
+            contents[path] = path.read_bytes()
+        except OSError:
+            contents[path] = b""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks) or 1))
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     grades: dict[Path, NotebookGrade] = {}
-    with ThreadPoolExecutor(jobs) as pool:
-        futures = {pool.submit(grade_notebook, path, timeout, threads): path for path in notebooks}
+    pool = ThreadPoolExecutor(jobs)
+    try:
+        futures = {pool.submit(grade_notebook, path, timeout, threads, contents[path]): path for path in notebooks}
         for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="notebook",
                            disable=not progress):
             grades[futures[future]] = future.result()
+    except BaseException:  # Ctrl-C or SIGTERM: stop every worker and what it started, then stop
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(_running):
+            _kill(process)
+        raise
+    pool.shutdown()
     return [grades[path] for path in notebooks]
 
 
@@ -129,11 +197,28 @@ def _own_exercises() -> Path | None:
     return None
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # the same cleanup as Ctrl-C: workers killed, temporary folders removed
+
+
+def _argument_problem(timeout: float, report: str | None) -> str | None:
+    if not (math.isfinite(timeout) and timeout > 0):
+        return "--timeout must be a finite, positive number of seconds"
+    if report:
+        target = Path(report)
+        if target.suffix.lower() not in (".json", ".csv", ".xml"):
+            return f"--report {report}: use a .json, .csv or .xml (JUnit) file name"
+        if not target.resolve().parent.is_dir():
+            return f"--report {report}: the folder {target.resolve().parent} does not exist"
+    return None
+
+
 def run_grade(paths: list[str], timeout: float = 300, report: str | None = None, jobs: int | None = None) -> int:
-    """The `course grade` command. Exit codes: 0 every exercise passed, 1 some did not (or a notebook died or
-    timed out), 2 nothing to grade or a bad argument."""
-    if timeout <= 0:
-        print("course grade: --timeout must be a positive number of seconds", file=sys.stderr)
+    """The `course grade` command. Exit codes: 0 every exercise passed, 1 some did not (or a notebook died, timed
+    out, could not be read or held no exercise), 2 nothing to grade or a bad argument, 130 interrupted."""
+    problem = _argument_problem(timeout, report)
+    if problem:
+        print(f"course grade: {problem}", file=sys.stderr)
         return 2
     own = not paths
     if own:
@@ -151,10 +236,14 @@ def run_grade(paths: list[str], timeout: float = 300, report: str | None = None,
     if not notebooks:
         print(f"course grade: no notebooks found in {', '.join(paths)}", file=sys.stderr)
         return 2
-    if report and Path(report).suffix.lower() not in (".json", ".csv", ".xml"):
-        print(f"course grade: --report {report}: use a .json, .csv or .xml (JUnit) file name", file=sys.stderr)
-        return 2
-    grades = grade_all(notebooks, timeout, jobs)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        grades = grade_all(notebooks, timeout, jobs)
+    except KeyboardInterrupt:
+        print("course grade: interrupted; every notebook still running was stopped", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_table(grades)
     if len(grades) > 1 and not own:
         print_summary(grades)
@@ -164,5 +253,5 @@ def run_grade(paths: list[str], timeout: float = 300, report: str | None = None,
         write_report(grades, Path(report))
         print(f"report written to {report}")
     every = [row for grade in grades for row in grade.rows]
-    return 0 if every and all(row["status"] == "passed" for row in every) and \
-        all(g.outcome == "ran" for g in grades) else 1
+    complete = all(g.outcome == "ran" and g.rows for g in grades)
+    return 0 if complete and every and all(row["status"] == "passed" for row in every) else 1

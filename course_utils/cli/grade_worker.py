@@ -1,8 +1,10 @@
 """One notebook, graded inside this fresh process: run its code cells in an IPython shell, then check every exercise
-of its lesson against the functions it defined. `python -m course_utils.cli.grade_worker NOTEBOOK RESULT.json`.
+of its lesson against the functions it defined. `python -m course_utils.cli.grade_worker NOTEBOOK CELL_LIMIT`.
 
-Progress (the cell being run) is written next to RESULT.json before each cell, so that the parent, which kills
-this process at its wall-clock limit, can say where a notebook died or hung.
+The worker reports to its parent as JSON lines on a private copy of its original stdout; the notebook's own
+output (fd 1 and 2) goes to /dev/null and child processes do not inherit the private copy. Everything the
+grading needs (the checker, the JSON writer, the patch detector's baseline) is taken before any cell runs, and
+the process ends with os._exit right after its last line, so no exit handler of the notebook runs after it.
 """
 from __future__ import annotations
 
@@ -17,7 +19,10 @@ from pathlib import Path
 import nbformat
 
 from ..api import GRADE_LOG_ENV, check_exercise
+from ..checking import integrity
 from .exercises_of import exercises_in
+
+_dumps, _exit, _perf = json.dumps, os._exit, time.perf_counter  # taken before the notebook could patch them
 
 
 def _first_line(source: str) -> str:
@@ -25,16 +30,25 @@ def _first_line(source: str) -> str:
     return lines[0][:80] if lines else ""
 
 
-def _write(path: Path, data: dict) -> None:
-    path.with_suffix(".tmp").write_text(json.dumps(data))
-    path.with_suffix(".tmp").replace(path)
+class _Channel:
+    """JSON lines to the parent on a private, non-inheritable copy of the original stdout."""
+
+    def __init__(self):
+        self._file = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+
+    def send(self, **message) -> None:
+        self._file.write(_dumps(message) + "\n")
 
 
-def _run_cells(shell, cells, progress: Path, cell_limit: float) -> list[dict]:
+def _run_cells(shell, cells, channel: _Channel, cell_limit: float) -> list[dict]:
     """Run every code cell; a cell still running after cell_limit seconds is interrupted (Python code only)."""
     errors = []
     for index, cell in enumerate(cells, 1):
-        _write(progress, {"cell": index, "cells": len(cells), "source": _first_line(cell.source)})
+        channel.send(kind="cell", cell=index, cells=len(cells), source=_first_line(cell.source))
         timer = threading.Timer(cell_limit, _thread.interrupt_main)
         timer.start()
         try:
@@ -51,42 +65,49 @@ def _run_cells(shell, cells, progress: Path, cell_limit: float) -> list[dict]:
     return errors
 
 
-def _check_all(shell, names: list[str]) -> list[dict]:
-    """check_exercise for every exercise, looking each function up in the notebook's namespace."""
-    os.environ.pop(GRADE_LOG_ENV, None)  # from here on the checks are the grader's, not the notebook's
-    rows = []
+def _check_all(shell, names: list[str], channel: _Channel) -> None:
+    """check_exercise for every exercise, looking each function up in the notebook's namespace; a row each."""
     for name in names:
-        start = time.perf_counter()
+        channel.send(kind="checking", exercise=name)
+        start = _perf()
         result = eval("__course_check(__course_name)", shell.user_ns,  # noqa: S307  (our own expression)
-                      {"__course_check": check_exercise, "__course_name": name})  # imported before the cells ran
-        rows.append({"exercise": name, "status": result.status, "mistake": result.mistake,
-                     "message": result.message, "seconds": round(time.perf_counter() - start, 3)})
-    return rows
+                      {"__course_check": check_exercise, "__course_name": name})
+        channel.send(kind="row", exercise=name, status=result.status, mistake=result.mistake,
+                     message=result.message, seconds=round(_perf() - start, 3))
 
 
-def grade_in_this_process(notebook: Path, out: Path, cell_limit: float, workdir: Path) -> None:
-    """Run the notebook's cells with ``workdir`` as the current folder, then grade its exercises."""
+def _checked_by_notebook(log: Path, upto: int) -> list[str]:
+    """Exercises the notebook's own cells checked: the log's lines written before grading began."""
+    names = set()
+    for line in log.read_bytes()[:upto].decode("utf-8", "replace").splitlines():
+        try:
+            names.add(json.loads(line)["exercise"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return sorted(names)
+
+
+def grade_in_this_process(notebook: Path, cell_limit: float, log: Path) -> None:
+    """Run the notebook's cells in the current folder, then grade its exercises, reporting on the channel."""
+    channel = _Channel()
     nb = nbformat.read(notebook, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
-    names = exercises_in(notebook, nb)  # decided, and the checker loaded, before any of the notebook's code runs
-    log = out.with_suffix(".checks")
-    log.write_text("")
-    os.environ[GRADE_LOG_ENV] = str(log)
+    names = exercises_in(notebook, nb)
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
-    os.chdir(workdir)
-    started = time.perf_counter()
-    errors = _run_cells(shell, cells, out.with_suffix(".progress"), cell_limit)
-    ran = time.perf_counter() - started
+    with shell.builtin_trap:  # with the builtins the cells will see (get_ipython, exit, quit)
+        integrity.changed_names()  # the patch detector's baseline: the library as it is before any cell runs
+    log.write_text("")
+    os.environ[GRADE_LOG_ENV] = str(log)
+    errors = _run_cells(shell, cells, channel, cell_limit)
+    notebook_checks = log.stat().st_size
     with shell.builtin_trap:  # the builtins the cells ran with (get_ipython), as the checker saw them then
-        rows = _check_all(shell, names)
-    checked = sorted({json.loads(line)["exercise"] for line in log.read_text().splitlines() if line.strip()})
-    _write(out, {"rows": rows, "cell_errors": errors, "checked_in_notebook": checked, "cells": len(cells),
-                 "run_seconds": round(ran, 3)})
+        _check_all(shell, names, channel)
+    channel.send(kind="done", cells=len(cells), cell_errors=errors,
+                 checked_in_notebook=_checked_by_notebook(log, notebook_checks))
+    _exit(0)
 
 
 if __name__ == "__main__":
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # the notebook's own output is not the grade
-    grade_in_this_process(Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve(), float(sys.argv[3]),
-                          Path(sys.argv[4]).resolve())
+    grade_in_this_process(Path(sys.argv[1]).resolve(), float(sys.argv[2]), Path(sys.argv[3]).resolve())

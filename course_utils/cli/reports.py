@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -11,28 +12,38 @@ from xml.etree import ElementTree as ET
 from ..registry import all_exercises
 
 FIELDS = ("notebook", "exercise", "status", "mistake", "message", "seconds", "outcome")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not allowed in XML, harmful on a terminal
+
+
+def clean(text) -> str:
+    """Printable text: file names that are not valid UTF-8 shown with escapes, control characters replaced."""
+    text = "" if text is None else str(text)
+    return _CONTROL.sub("\ufffd", text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 MARK = {"passed": "✔", "failed": "✘", "not_attempted": "·", "error": "!"}
 
 
+def _rows_of(grade) -> list[dict]:
+    """The notebook's rows, or one error row standing for a notebook in which nothing could be graded."""
+    return grade.rows or [{"exercise": "", "status": "error", "mistake": None, "seconds": 0.0,
+                           "message": f"nothing graded: {grade.detail}"}]
+
+
 def report_rows(grades) -> list[dict]:
-    """One flat row per (notebook, exercise), plus one row for a notebook with no exercise at all."""
-    rows = []
-    for grade in grades:
-        for row in grade.rows or [{"exercise": "", "status": "error" if grade.outcome != "ran" else "not_attempted",
-                                   "mistake": None, "message": grade.detail, "seconds": 0.0}]:
-            rows.append({"notebook": grade.notebook, **row, "outcome": f"{grade.outcome}: {grade.detail}"})
-    return rows
+    """One flat row per (notebook, exercise), plus one error row for a notebook with no exercise at all."""
+    return [{"notebook": clean(grade.notebook), **{k: clean(v) if isinstance(v, str) else v for k, v in row.items()},
+             "outcome": clean(f"{grade.outcome}: {grade.detail}")} for grade in grades for row in _rows_of(grade)]
 
 
 def print_table(grades) -> None:
     """Per notebook: how it ran, then one line per exercise with its status, mistake and time."""
     for grade in grades:
-        print(f"\n{grade.notebook}: {grade.outcome}, {grade.detail} ({grade.seconds:.1f} s)")
+        print(f"\n{clean(grade.notebook)}: {grade.outcome}, {clean(grade.detail)} ({grade.seconds:.1f} s)")
         for error in grade.cell_errors[:3]:
-            print(f"    cell {error['cell']} (`{error['source']}`): {error['error']}")
+            if isinstance(error, dict):
+                print(clean(f"    cell {error.get('cell')} (`{error.get('source')}`): {error.get('error')}"))
         for row in grade.rows:
             mistake = f"  [{row['mistake']}]" if row["mistake"] else ""
-            print(f"  {MARK.get(row['status'], '?')} {row['exercise']:24s} {row['status']:14s}{mistake}")
+            print(clean(f"  {MARK.get(row['status'], '?')} {row['exercise']:24s} {row['status']:14s}{mistake}"))
 
 
 def print_summary(grades) -> None:
@@ -41,6 +52,8 @@ def print_summary(grades) -> None:
     for grade in grades:
         for row in grade.rows:
             by_exercise.setdefault(row["exercise"], []).append(row)
+    if not by_exercise:
+        return
     print("\nSummary per exercise")
     for name, rows in by_exercise.items():
         passed = sum(r["status"] == "passed" for r in rows)
@@ -69,15 +82,16 @@ def print_progress(grades) -> None:
 def _junit(grades) -> ET.ElementTree:
     suites = ET.Element("testsuites", name="course grade")
     for grade in grades:
-        rows = grade.rows
-        suite = ET.SubElement(suites, "testsuite", name=grade.notebook, tests=str(len(rows)),
+        rows = [{k: clean(v) if isinstance(v, str) else v for k, v in row.items()} for row in _rows_of(grade)]
+        suite = ET.SubElement(suites, "testsuite", name=clean(grade.notebook), tests=str(len(rows)),
                               failures=str(sum(r["status"] == "failed" for r in rows)),
                               errors=str(sum(r["status"] == "error" for r in rows)),
                               skipped=str(sum(r["status"] == "not_attempted" for r in rows)),
                               time=f"{grade.seconds:.3f}")
-        ET.SubElement(suite, "system-out").text = f"{grade.outcome}: {grade.detail}"
+        ET.SubElement(suite, "system-out").text = clean(f"{grade.outcome}: {grade.detail}")
         for row in rows:
-            case = ET.SubElement(suite, "testcase", classname=Path(grade.notebook).stem, name=row["exercise"],
+            case = ET.SubElement(suite, "testcase", classname=clean(Path(grade.notebook).stem),
+                                 name=row["exercise"] or "(the notebook)",
                                  time=f"{row['seconds']:.3f}")
             kind = {"failed": "failure", "error": "error", "not_attempted": "skipped"}.get(row["status"])
             if kind:
@@ -90,13 +104,13 @@ def write_report(grades, path: Path) -> None:
     rows = report_rows(grades)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
+        path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     elif suffix == ".csv":
-        with path.open("w", newline="") as handle:
+        with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=FIELDS)
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".xml":
-        _junit(grades).write(path, encoding="unicode", xml_declaration=True)
+        _junit(grades).write(path, encoding="utf-8", xml_declaration=True)
     else:
         raise ValueError(f"report {path}: use .json, .csv or .xml")
