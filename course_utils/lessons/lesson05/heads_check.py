@@ -75,10 +75,30 @@ def _head_of(model: nn.Module, batch: torch.Tensor, want: str) -> tuple[str, nn.
     return found
 
 
-def _judge_new_head(model: nn.Module, logits: torch.Tensor, head: nn.Linear, features: int, want: str) -> None:
+def _head_output(model: nn.Module, head: nn.Linear, batch: torch.Tensor) -> torch.Tensor | None:
+    """What the final Linear layer itself outputs when the model runs on ``batch`` (eval mode, modes given back)."""
+    seen = []
+    handle = head.register_forward_hook(lambda module, args, out: seen.append(out))
+    modes = [(m, m.training) for m in nn.Module.modules(model)]
+    try:
+        model.eval()
+        with torch.no_grad():
+            call_learner(model, batch)
+    finally:
+        handle.remove()
+        for module, training in modes:
+            module.training = training
+    return expect.plain_tensor(seen[-1]) if seen else None
+
+
+def _judge_new_head(model: nn.Module, logits: torch.Tensor, head: nn.Linear, features: int, want: str,
+                    batch: torch.Tensor) -> None:
     """The new head gives raw, trainable scores: no activation after it, its parameters not frozen.
     ``features`` is what the backbone hands the head (the old head's in_features)."""
     scores = logits
+    raw = _head_output(model, head, batch)
+    if raw is not None and expect.close(raw, logits):
+        scores = None  # the model returns exactly what its final Linear layer computed: nothing comes after it
     fc = dict(nn.Module.named_children(model)).get("fc")
     if isinstance(fc, nn.Module):  # probe a ResNet head alone with features of both signs and a wide range
         modes = [(m, m.training) for m in nn.Module.modules(fc)]
@@ -129,7 +149,7 @@ def _judge_resnet(answer, name: str, num_classes: int) -> None:
         raise Mismatch(want, "a model whose backbone weights are not the pretrained ones it was given (a freshly "
                        "built network?)", "modify the model you receive and return it: only its fc should be new.",
                        "reinitialized_backbone")
-    _judge_new_head(result, logits, _head_of(result, batch, want)[1], old_in, want)
+    _judge_new_head(result, logits, _head_of(result, batch, want)[1], old_in, want, batch)
 
 
 def check_replace_head(answer) -> None:
@@ -167,4 +187,4 @@ def check_replace_classifier(answer) -> None:
                            "replaced_wrong_linear")
         if _changed_backbone(result, backbone):
             raise Mismatch(want, "other weights of the model changed", "replace only the head; keep the rest as it was.")
-        _judge_new_head(result, logits, _head_of(result, batch, want)[1], features, want)
+        _judge_new_head(result, logits, _head_of(result, batch, want)[1], features, want, batch)
