@@ -7,6 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .features import extract_features
 from .plots import show_figure
 
 
@@ -25,20 +26,8 @@ class Predictions:
 
 def predict_loader(model: nn.Module, loader, device=None) -> Predictions:
     """Run the model in eval mode without gradients over ``loader``; the model's own modes are given back."""
-    device = device or next(model.parameters()).device
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    logits, targets = [], []
-    try:
-        with torch.no_grad():
-            for inputs, labels in loader:
-                logits.append(model(inputs.to(device)).cpu())
-                targets.append(labels)
-    finally:
-        for module, training in modes:
-            module.training = training
-    logits = torch.cat(logits)
-    return Predictions(logits, logits.argmax(1), torch.cat(targets))
+    logits, targets = extract_features(model, loader, device=device or next(model.parameters()).device).tensors
+    return Predictions(logits, logits.argmax(1), targets)
 
 
 def confusion_matrix(preds: torch.Tensor, targets: torch.Tensor, num_classes: int) -> torch.Tensor:

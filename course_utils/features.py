@@ -7,10 +7,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 
-def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = False) -> TensorDataset:
+def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = False,
+                     device: torch.device | None = None) -> TensorDataset:
     """(features, labels) for every sample of ``loader``: the backbone in eval mode, without gradients.
 
-    The backbone's own train/eval modes are given back afterwards.
+    The backbone's own train/eval modes are given back afterwards. With ``device``, inputs are moved there
+    and the outputs brought back to the CPU.
     """
     modes = [(m, m.training) for m in backbone.modules()]
     backbone.eval()
@@ -18,7 +20,7 @@ def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = F
     try:
         with torch.no_grad():
             for inputs, targets in tqdm(loader, desc="features", disable=not progress, leave=False):
-                features.append(backbone(inputs))
+                features.append(backbone(inputs) if device is None else backbone(inputs.to(device)).cpu())
                 labels.append(targets)
     finally:
         for module, training in modes:

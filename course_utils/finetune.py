@@ -122,12 +122,17 @@ def _cached_part(data: ComparisonData, model: nn.Module, strategy: Strategy) -> 
         return model, (data.train, data.val)
     at = "fc" if strategy.trains == "head" else "layer4"
     below, above = split_resnet(model, at)
-    if strategy.pretrained and at not in data._cache:  # frozen pretrained layers compute the same for every seed
-        data._cache[at] = (extract_features(below, DataLoader(data.train, batch_size=100)),
-                           extract_features(below, DataLoader(data.val, batch_size=125)))
-    cached = data._cache[at] if strategy.pretrained else (extract_features(below, DataLoader(data.train, batch_size=100)),
-                                                          extract_features(below, DataLoader(data.val, batch_size=125)))
-    return above, cached
+    if not strategy.pretrained:  # random frozen layers differ with every seed
+        return above, _outputs(below, data)
+    if at not in data._cache:  # frozen pretrained layers compute the same for every seed
+        data._cache[at] = _outputs(below, data)
+    return above, data._cache[at]
+
+
+def _outputs(below: nn.Module, data: ComparisonData) -> tuple[TensorDataset, TensorDataset]:
+    """What the frozen part computes for the training and the validation images."""
+    return (extract_features(below, DataLoader(data.train, batch_size=100)),
+            extract_features(below, DataLoader(data.val, batch_size=125)))
 
 
 def train_strategy(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, cached: bool = True,
