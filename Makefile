@@ -14,18 +14,20 @@ COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache
 # a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
 TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 
-.PHONY: lab test nbval prepare exercises backbone bench lock clean
+.PHONY: lab test test-slow nbval prepare exercises backbone bench bench-thresholds lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the pinned packages into $(VENV): about 6 GB (PyTorch brings its CUDA libraries) and 3-5 minutes the first time."
 	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[test,lab]"
-	@# The notebooks ask for the kernel "python3": register this environment's Python under that name.
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY)" >/dev/null
 	@touch $(STAMP)
 
-prepare: $(STAMP)  ## verify (or build) the dataset and the backbone, set JupyterLab's defaults
+prepare: $(STAMP)  ## register the kernel, verify (or build) the dataset and the backbone, set JupyterLab's defaults
+	@# The notebooks ask for the kernel "python3": register this environment's Python under that name, with the
+	@# course's thread policy (half the cores, sleeping OpenMP waits, or COURSE_THREADS: course_utils/runtime.py).
+	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY)" \
+		$$($(BIN)/python -m course_utils.runtime) >/dev/null
 	$(COURSE_ENV) $(BIN)/python -m course_utils setup
 
 lab: prepare  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)
@@ -38,6 +40,9 @@ lab: prepare  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a ser
 test: prepare  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
 	$(TEST_ENV) $(BIN)/python -m pytest
 
+test-slow: prepare  ## the slow tests only: rebuild the backbone from scratch and compare it with the shipped one
+	$(TEST_ENV) $(BIN)/python -m pytest -m slow tests
+
 nbval: prepare  ## only the notebook checks
 	$(TEST_ENV) $(BIN)/python -m pytest notebooks solutions
 
@@ -47,8 +52,11 @@ exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 backbone: $(STAMP)  ## regenerate the shipped course backbone (course_utils/assets; resumable, about 2 minutes)
 	$(COURSE_ENV) $(BIN)/python -m course_utils.backbone
 
-bench: $(STAMP)  ## time check_exercise and run_symptom on this machine
-	$(TEST_ENV) $(BIN)/python tests/benchmark.py
+bench: prepare  ## time check_exercise, run_symptom and nbval on lessons 06-07, idle vs busy (BENCH_ARGS=--help)
+	$(TEST_ENV) $(BIN)/python tests/benchmark.py $(BENCH_ARGS)
+
+bench-thresholds: prepare  ## the CPU-dependent figures tests compare with thresholds, with 1 and 2 threads
+	$(TEST_ENV) $(BIN)/python tests/threshold_spread.py
 
 lock: $(STAMP)  ## refresh constraints.txt from the current .venv
 	@{ echo "# Pinned versions for a reproducible install (pip install -c constraints.txt ...)."; \

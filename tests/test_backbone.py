@@ -2,6 +2,7 @@
 import json
 from dataclasses import replace
 
+import pytest
 import torch
 from torchvision.models import resnet18
 
@@ -50,6 +51,11 @@ def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, capsys):
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+def test_the_shipped_backbone_transfers_to_the_target_task():
+    assert linear_probe_accuracy(course_weights(progress=False)) >= 0.85
+
+
+@pytest.mark.slow
 def test_a_regenerated_backbone_is_as_good_as_the_shipped_one(tmp_path):
     shipped = course_weights(progress=False)
     path = build_course_backbone(tmp_path / "again.pt", progress=False, checkpoint=tmp_path / "again")
@@ -57,4 +63,4 @@ def test_a_regenerated_backbone_is_as_good_as_the_shipped_one(tmp_path):
     # builds differ by about 0.02-0.03 in source accuracy across CPUs and thread counts (0.843-0.878 measured)
     assert again.meta["source_val_accuracy"] >= shipped.meta["source_val_accuracy"] - 0.05
     assert again.meta["mean"] == shipped.meta["mean"] and again.meta["std"] == shipped.meta["std"]
-    assert linear_probe_accuracy(again) >= 0.85 and linear_probe_accuracy(shipped) >= 0.85
+    assert linear_probe_accuracy(again) >= 0.85

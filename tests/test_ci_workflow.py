@@ -31,3 +31,13 @@ def test_the_workflow_runs_make_test_with_everything_cached():
     assert ".venv" in text and ".course-cache" in text and "hashFiles('constraints.txt'" in text
     assert "course grade submissions" in text and "--report grades.xml" in text
     assert shutil.which("make") is not None
+
+
+def test_the_slow_tests_run_in_their_own_target_and_a_scheduled_job():
+    import tomllib
+    text = WORKFLOW.read_text()
+    assert "schedule:" in text and "cron:" in text and "run: make test-slow" in text
+    makefile = (WORKFLOW.parents[2] / "Makefile").read_text()
+    assert "test-slow: prepare" in makefile and "pytest -m slow" in makefile
+    options = tomllib.loads((WORKFLOW.parents[2] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "-m 'not slow'" in options["addopts"] and any(m.startswith("slow:") for m in options["markers"])

@@ -86,3 +86,16 @@ def test_weights_forced_to_imagenet_without_the_file_is_a_cross(tmp_path, monkey
 def test_too_little_disk_is_a_cross(tmp_path):
     assert doctor.check_disk(tmp_path, need=10 ** 18).ok is False
     assert doctor.check_disk(tmp_path, need=1).ok is True
+
+
+def test_kernel_line_says_which_thread_policy_the_kernel_runs_with(tmp_path):
+    _kernel(tmp_path / "plain", sys.executable, doctor.KERNEL_DISPLAY)
+    assert "PyTorch's default threads" in doctor.check_kernel(kernel_dirs=[str(tmp_path / "plain")]).detail
+    spec = tmp_path / "policy" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": doctor.KERNEL_DISPLAY, "language": "python",
+        "env": {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}}))
+    line = doctor.check_kernel(kernel_dirs=[str(tmp_path / "policy")])
+    assert line.ok is True and "OMP_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE" in line.detail

@@ -188,7 +188,9 @@ def test_time_limit_cannot_be_defeated(kind):
         signal.setitimer = ORIGINAL_SETITIMER
         assert result.status == "error" and "signal.setitimer" in result.message
     else:
-        assert result.status == "failed" and "did not finish within 0.3 s" in result.message
+        # a computing loop runs out of its 0.3 s of CPU time; one that sleeps, of the 3x wall-clock backstop
+        assert result.status == "failed" and ("did not finish within 0.3 s of computing time" in result.message
+                                              or "did not finish: after 0.9 s on the clock" in result.message)
     assert signal.getsignal(signal.SIGALRM) is handler and signal.pthread_sigmask(signal.SIG_BLOCK, []) == mask
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and sys.gettrace() is None
     assert check_exercise("flatten_features", flatten_with_reshape).passed  # the next check is unaffected

@@ -12,7 +12,8 @@ class Exercise:
     ``check(answer)`` raises Mismatch / LearnerError / NotAttempted, or returns None (correct) or a
     remark to add to the pass. ``broken`` maps each mistake id the checker names to a wrong answer
     that commits it (tests and show_symptom run these); ``alternatives`` are differently written
-    correct answers that must pass.
+    correct answers that must pass. ``prepare()`` builds what the checker reuses (reference models, inputs)
+    before the time limit starts, so that only the learner's code is timed.
     """
 
     name: str
@@ -23,7 +24,8 @@ class Exercise:
     hints: tuple[str, ...]
     broken: Mapping[str, Callable] = field(default_factory=dict)
     alternatives: tuple[Callable, ...] = ()
-    time_limit: float = 10.0
+    time_limit: float = 10.0  # seconds of the learner's computing time; see checking.timelimit
+    prepare: Callable[[], object] | None = None
 
     @property
     def mistakes(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from .integrity import Tampered
 from .sandbox import (LearnerError, Mismatch, NotAttempted, learner_caused, learner_error, safe_str, type_name,
                       verify_untouched, watching)
 from .state import preserved_global_state
-from .timelimit import TimeLimitExceeded, run_with_time_limit, validate_time_limit
+from .timelimit import Expired, TimeLimitExceeded, run_with_time_limit, validate_time_limit
 
 MISSING = object()
 
@@ -59,11 +59,20 @@ def _verdict(exercise: Exercise, answer: Any, pointer: Callable[[str | None], st
     return CheckResult(name, "passed", f"{task}: your answer does exactly that.{note}")
 
 
-def _timed_out(name: str, seconds: float) -> CheckResult:
+def _timed_out(name: str, expired: Expired) -> CheckResult:
+    if expired.by_wall:
+        return CheckResult(name, "failed",
+                           f"`{name}` did not finish: after {expired.wall_seconds:g} s on the clock it was still "
+                           f"running on a tiny input, though it computed for less than its {expired.seconds:g} s "
+                           f"limit. It sleeps, waits for something that never comes (input, "
+                           f"a lock, a thread, a file), or returned an object whose repr/str/== never returns. Remove "
+                           f"the wait and check again. (Only if this machine is overloaded can a correct answer take "
+                           f"that long: close other work and run the check again.)")
     return CheckResult(name, "failed",
-                       f"`{name}` did not finish within {seconds:g} s on a tiny input. Look for a loop that never "
-                       f"ends (a `while` whose condition never changes), a slow operation repeated many times, or an "
-                       f"object whose repr/str/== never returns.")
+                       f"`{name}` did not finish within {expired.seconds:g} s of computing time on a tiny input (a "
+                       f"correct answer needs well under a second, however busy the machine). Look for a loop that "
+                       f"never ends (a `while` whose condition never changes), a slow operation repeated many times, "
+                       f"or an object whose repr/str/== never returns.")
 
 
 def _escaped(name: str, exc: BaseException) -> CheckResult:
@@ -77,6 +86,22 @@ def _escaped(name: str, exc: BaseException) -> CheckResult:
     return CheckResult(name, "error",
                        f"The checker itself failed ({type_name(exc)}: {safe_str(exc)}). Your work is safe; please "
                        f"report this to the course maintainers.")
+
+
+class _CheckerFailed(Exception):
+    """The checker's own preparation failed: no answer was run."""
+
+
+def _prepare(exercise: Exercise) -> None:
+    """Build the checker's reusable references before the time limit starts (cached: later checks pay nothing)."""
+    if exercise.prepare is None:
+        return
+    try:
+        exercise.prepare()
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001  (no learner code has run yet: this is the course's fault)
+        raise _CheckerFailed(f"{type_name(exc)}: {safe_str(exc)}") from None
 
 
 def _protected(exercise: Exercise, answer: Any, pointer: Callable[[str | None], str]) -> CheckResult:
@@ -112,11 +137,15 @@ def judge(exercise: Exercise, answer: Any, time_limit: Any = None,
                            f"`{name}` is still empty. Write it in the cell above, run that cell, then check again.")
     try:
         with preserved_global_state():
+            _prepare(exercise)
             result = run_with_time_limit(lambda: _protected(exercise, answer, pointer), float(limit))
-    except TimeLimitExceeded:
-        result = _timed_out(name, float(limit))
+    except Expired as expired:
+        result = _timed_out(name, expired)
     except Tampered as tampered:
         return CheckResult(name, "error", integrity.describe_changes(tampered.names))
+    except _CheckerFailed as failed:
+        return CheckResult(name, "error", f"The checker could not prepare its test inputs ({failed}). Your work "
+                                          f"is safe; please report this to the course maintainers.")
     except KeyboardInterrupt:
         raise
     except BaseException:  # noqa: BLE001  (even the classification failed: say so without touching the answer)

@@ -1,6 +1,12 @@
 """A time limit that learner code cannot swallow, switch off or outlive (pure-Python code, any thread).
 
-A watchdog thread enforces the deadline. When it passes, the watchdog keeps injecting
+What is limited is the learner's own work, so that a slow or busy machine never fails a correct answer:
+the *computing time* (CPU time of the checked thread) spent inside learner calls (`charged_to_learner`)
+may not pass ``seconds``. Time the checker spends on its own expectations is not charged, and neither is
+time the process waits for a CPU on a busy machine. A wall-clock backstop (``WALL_FACTOR`` times the limit,
+30 s for the default 10 s) still ends answers that sleep or wait, and anything else that never returns.
+
+A watchdog thread enforces both. When it passes, the watchdog keeps injecting
 TimeLimitExceeded into the checked thread (an asynchronous exception, needing no signal), and in
 the main thread also sends SIGALRM to break out of sleeps. The first TimeLimitExceeded raised in
 the checked thread installs a trace function that re-raises on every line of code outside this
@@ -10,18 +16,23 @@ runs each submission in its own process for that.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import signal
 import sys
 import threading
+import time
 from numbers import Real
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_SECONDS = 600.0
+WALL_FACTOR = 3.0  # the wall-clock backstop, as a multiple of the computing-time limit
 _TICK = 0.01  # seconds between injections once the deadline has passed
+_POLL = 0.02  # seconds between two looks at the clocks before it
+_monotonic, _clock_gettime = time.monotonic, time.clock_gettime
 
 # Private references: an answer that replaces signal.setitimer or threading.Event cannot reach these.
 _getsignal, _setsignal, _pthread_kill = signal.getsignal, signal.signal, getattr(signal, "pthread_kill", None)
@@ -61,6 +72,16 @@ def validate_time_limit(seconds: object) -> str | None:
     return None
 
 
+def _cpu_clock() -> Callable[[], float]:
+    """A clock of the calling thread's CPU time that another thread can read (process CPU time where there is none)."""
+    try:
+        clock_id = time.pthread_getcpuclockid(_get_ident())
+        _clock_gettime(clock_id)
+    except (AttributeError, OSError, OverflowError):  # no per-thread clocks (macOS, Windows)
+        return time.process_time
+    return lambda: _clock_gettime(clock_id)
+
+
 def _in_package(frame) -> bool:
     return frame.f_code.co_filename.startswith(PACKAGE_DIR)
 
@@ -71,8 +92,11 @@ class _Guard:
     _active: "_Guard | None" = None
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
+        self.seconds, self.wall_seconds = seconds, seconds * WALL_FACTOR
         self.thread_id = _get_ident()
+        self.cpu = _cpu_clock()
+        self.charged, self.depth, self.entered = 0.0, 0, 0.0  # learner CPU seconds so far; nesting; when it began
+        self.by_wall = False  # the backstop, not the learner's computing time, ended the call
         self.in_main = _main_thread().ident == self.thread_id and _sigmask is not None
         self.expired = self.done = False
         self.stop_event = _Event()
@@ -109,6 +133,22 @@ class _Guard:
             frame = frame.f_back
         _settrace(self.killer)
 
+    # -- charging the learner --------------------------------------------------------
+    def enter(self) -> None:
+        if self.depth == 0:
+            self.entered = self.cpu()
+        self.depth += 1
+
+    def leave(self) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            self.charged += self.cpu() - self.entered
+
+    def learner_seconds(self) -> float:
+        """CPU seconds the learner's code has used so far (read from the watchdog thread too)."""
+        depth, entered, charged = self.depth, self.entered, self.charged
+        return charged + (self.cpu() - entered if depth > 0 else 0.0)
+
     def start(self) -> None:
         self.entry_frame = _getframe(2)
         self.outer, _Guard._active = _Guard._active, self
@@ -143,7 +183,14 @@ class _Guard:
 
     # -- the watchdog thread -----------------------------------------------------------
     def _watch(self) -> None:
-        if self.stop_event.wait(self.seconds):
+        deadline = _monotonic() + self.wall_seconds
+        while not self.stop_event.wait(_POLL):
+            if self.learner_seconds() > self.seconds:
+                break
+            if _monotonic() > deadline:
+                self.by_wall = True
+                break
+        else:
             return
         self.expired = True
         while not self.stop_event.is_set():
@@ -154,14 +201,43 @@ class _Guard:
             self.stop_event.wait(_TICK)
 
 
+@contextlib.contextmanager
+def charged_to_learner() -> Iterator[None]:
+    """Around a call of learner code: its CPU time counts against the active time limit (nested calls once)."""
+    guard = _Guard._active
+    if guard is None or guard.thread_id != _get_ident():
+        yield
+        return
+    guard.enter()
+    try:
+        yield
+    finally:
+        guard.leave()
+
+
+class Expired(TimeLimitExceeded):
+    """What run_with_time_limit raises: which clock ran out, for the message."""
+
+    def __init__(self, seconds: float, by_wall: bool):
+        super().__init__(seconds)
+        self.seconds, self.by_wall, self.wall_seconds = seconds, by_wall, seconds * WALL_FACTOR
+
+
 def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
-    """Call ``fn()``; raise TimeLimitExceeded if it runs longer than ``seconds``, even if it caught the timeout."""
+    """Call ``fn()``; raise Expired if the learner's code in it computes for more than ``seconds`` (CPU time), or
+    the whole call runs for more than ``WALL_FACTOR * seconds`` of wall time, even if the answer caught the timeout."""
     guard = _Guard(float(seconds))
     guard.start()
     try:
         result = fn()
+    except TimeLimitExceeded:
+        if guard.expired:
+            guard.stop()
+            raise Expired(float(seconds), guard.by_wall) from None
+        raise
     finally:
-        guard.stop()
+        if not guard.done:
+            guard.stop()
     if guard.expired:  # the answer swallowed every interruption and returned late
-        raise TimeLimitExceeded(seconds)
+        raise Expired(float(seconds), guard.by_wall)
     return result

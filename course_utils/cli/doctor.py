@@ -92,7 +92,10 @@ def check_kernel(kernel_dirs: list[str] | None = None, python: str = sys.executa
         return Check(False, "notebook kernel", f"{KERNEL_NAME!r} runs {runs}, not this environment's {python}", fix)
     if spec.display_name != KERNEL_DISPLAY:
         return Check(False, "notebook kernel", f"registered as {spec.display_name!r}, not {KERNEL_DISPLAY!r}", fix)
-    return Check(True, "notebook kernel", f"{KERNEL_DISPLAY!r} runs {runs}")
+    policy = {k: v for k, v in (spec.env or {}).items() if k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    shown = (", ".join(f"{k}={v}" for k, v in sorted(policy.items())) if policy else
+             "PyTorch's default threads (a busy machine slows it more; `make lab` registers the course's policy)")
+    return Check(True, "notebook kernel", f"{KERNEL_DISPLAY!r} runs {runs}; threads: {shown}")
 
 
 def check_dataset(root: Path | None = None) -> Check:

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from ..runtime import course_env, cpu_count
 from .exercises_of import exercises_in
 from .reports import print_progress, print_summary, print_table, write_report
 
@@ -92,6 +93,11 @@ def _kill(process: subprocess.Popen) -> None:
         pass
 
 
+def worker_env(threads: int | None = None) -> dict[str, str]:
+    """A grading worker's environment: the caller's, no interactive plots, the course's thread policy."""
+    return dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **course_env(threads))
+
+
 def grade_notebook(path: Path, timeout: float, threads: int | None = None, content: bytes | None = None) -> NotebookGrade:
     """Run and grade one notebook (``content``: its bytes, read before any grading began) in a fresh process."""
     start = time.perf_counter()
@@ -103,9 +109,7 @@ def grade_notebook(path: Path, timeout: float, threads: int | None = None, conte
         detail = f"not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})"
         return NotebookGrade(str(path), "unreadable", detail, 0.0, _rows_for(names, "error", f"not graded: {detail}"))
     names = exercises_in(path, nb)
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
-    if threads:
-        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = worker_env(threads)
     with tempfile.TemporaryDirectory(prefix="course-grade-", ignore_cleanup_errors=True) as scratch:
         workdir = Path(scratch) / "work"  # the notebook runs on a copy, in a folder of its own
         workdir.mkdir()
@@ -173,7 +177,7 @@ def grade_all(notebooks: list[Path], timeout: float, jobs: int | None = None, pr
         except OSError:
             contents[path] = b""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks) or 1))
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    threads = max(1, cpu_count() // jobs) if jobs > 1 else None
     grades: dict[Path, NotebookGrade] = {}
     pool = ThreadPoolExecutor(jobs)
     try:

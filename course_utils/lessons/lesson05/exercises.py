@@ -7,7 +7,7 @@ from torch import nn
 from ...checking.exercise import Exercise
 from .. import lesson_of
 from . import answers
-from .heads_check import check_replace_classifier, check_replace_head
+from .heads_check import check_replace_classifier, check_replace_head, prepare_replace_classifier, prepare_replace_head
 
 LESSON = lesson_of(__name__)
 
@@ -42,6 +42,7 @@ EXERCISES = (
         task="give a pretrained ResNet a new fc that maps the model's own in_features (512 for ResNet-18, 2048 "
              "for ResNet-50) to num_classes, leaving every backbone weight as it was",
         check=check_replace_head,
+        prepare=prepare_replace_head,
         solution=replace_head,
         hints=(
             "The head of a torchvision ResNet is the attribute model.fc; assign a new module to it.",
@@ -57,6 +58,7 @@ EXERCISES = (
         task="replace the final Linear layer of resnet18, mobilenet_v3_small, efficientnet_b0, convnext_tiny or "
              "vit_b_16, wherever each keeps it, so the model outputs num_classes scores",
         check=check_replace_classifier,
+        prepare=prepare_replace_classifier,
         solution=replace_classifier,
         hints=(
             "Not every model has .fc: MobileNet and EfficientNet keep their head in model.classifier, ViT in "
@@ -67,6 +69,5 @@ EXERCISES = (
         ),
         broken=answers.REPLACE_CLASSIFIER_BROKEN,
         alternatives=answers.REPLACE_CLASSIFIER_ALTERNATIVES,
-        time_limit=20.0,
     ),
 )

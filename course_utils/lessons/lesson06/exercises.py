@@ -7,7 +7,7 @@ import torch
 from ...checking.exercise import Exercise
 from .. import lesson_of
 from . import answers
-from .freezing_check import check_count_trainable, check_freeze_backbone, check_head_optimizer
+from .freezing_check import prototype, check_count_trainable, check_freeze_backbone, check_head_optimizer
 
 LESSON = lesson_of(__name__)
 
@@ -41,6 +41,7 @@ EXERCISES = (
         task="freeze every parameter outside model.fc and make every parameter of model.fc trainable, whatever "
              "was frozen before",
         check=check_freeze_backbone,
+        prepare=prototype,
         solution=freeze_backbone,
         hints=(
             "Freezing a parameter means p.requires_grad = False; model.eval() does something else entirely.",
@@ -57,6 +58,7 @@ EXERCISES = (
         lesson=LESSON,
         task="return (trainable elements, total elements) over the model's parameters",
         check=check_count_trainable,
+        prepare=prototype,
         solution=count_trainable,
         hints=(
             "A parameter tensor of shape [512, 5] holds 2,560 numbers: count numbers, not tensors.",
@@ -71,6 +73,7 @@ EXERCISES = (
         lesson=LESSON,
         task="return AdamW over exactly the model's trainable parameters, with lr 1e-3 and weight decay 1e-4",
         check=check_head_optimizer,
+        prepare=prototype,
         solution=head_optimizer,
         hints=(
             "An optimizer updates exactly the parameters you give it: give it the trainable ones.",

@@ -17,7 +17,7 @@ LR, WEIGHT_DECAY = 1e-3, 1e-4
 
 
 @lru_cache(maxsize=None)
-def _prototype() -> nn.Module:
+def prototype() -> nn.Module:
     """A small ResNet whose fc is already the new head: Dropout, then Linear(512, 5)."""
     torch.manual_seed(0)
     model = ResNet(BasicBlock, [1, 1, 1, 1])
@@ -27,7 +27,7 @@ def _prototype() -> nn.Module:
 
 def _model(state: str) -> nn.Module:
     """A fresh copy in one of the states learners meet: all trainable, partly frozen, or with layer4 open too."""
-    model = copy.deepcopy(_prototype())
+    model = copy.deepcopy(prototype())
     if state == "partly frozen":           # an earlier attempt froze layer1 and, by mistake, the head
         for p in list(model.layer1.parameters()) + list(model.fc.parameters()):
             p.requires_grad = False

@@ -7,7 +7,7 @@ from torch import nn
 from ...checking.exercise import Exercise
 from .. import lesson_of
 from . import answers
-from .finetune_check import check_finetune_param_groups, check_set_frozen_bn_eval, check_unfreeze_last_block
+from .finetune_check import prototype, check_finetune_param_groups, check_set_frozen_bn_eval, check_unfreeze_last_block
 
 LESSON = lesson_of(__name__)
 
@@ -42,6 +42,7 @@ EXERCISES = (
         task="make model.layer4 and model.fc trainable and freeze every other parameter, whatever state the model "
              "was in",
         check=check_unfreeze_last_block,
+        prepare=prototype,
         solution=unfreeze_last_block,
         hints=(
             "Set requires_grad for every parameter: the model may arrive fully frozen, partly frozen or fully "
@@ -59,6 +60,7 @@ EXERCISES = (
         task="return optimizer parameter groups: fc's trainable parameters at head_lr and the other trainable "
              "parameters at backbone_lr, each parameter once and no frozen ones",
         check=check_finetune_param_groups,
+        prepare=prototype,
         solution=finetune_param_groups,
         hints=(
             "An optimizer accepts a list of dicts, one per group: {'params': [...], 'lr': ...}.",
@@ -75,6 +77,7 @@ EXERCISES = (
         task="after model.train(), put every BatchNorm layer whose parameters are all frozen into eval mode and "
              "leave everything else training",
         check=check_set_frozen_bn_eval,
+        prepare=prototype,
         solution=set_frozen_bn_eval,
         hints=(
             "A module's mode is per module: module.eval() on one layer leaves the others as they are.",

@@ -18,7 +18,7 @@ OPEN = ("layer4", "fc")  # what the last-block strategy trains
 
 
 @lru_cache(maxsize=None)
-def _prototype() -> nn.Module:
+def prototype() -> nn.Module:
     """A small ResNet (two blocks in layer4) whose fc is already the new head: BatchNorm1d, Dropout, Linear(512, 5)."""
     torch.manual_seed(0)
     model = ResNet(BasicBlock, [1, 1, 1, 2])
@@ -29,7 +29,7 @@ def _prototype() -> nn.Module:
 def _model(state: str) -> nn.Module:
     """A fresh copy in a state learners meet: after lesson 06 (only the head trains), with everything frozen,
     with layer1 frozen by an earlier experiment, with everything trainable, or with the last block open."""
-    model = copy.deepcopy(_prototype())
+    model = copy.deepcopy(prototype())
     opened = {"head trainable": ("fc.",), "fully frozen": (), "layer1 frozen": ("conv1.", "bn1.", "layer2.", "layer3.",
               "layer4.", "fc."), "all trainable": ("",), "last block trainable": OPEN,
               "part of the last block trainable": ("layer4.1.", "fc."),

@@ -49,7 +49,7 @@ class _RecordingBatchNorm2d(_Recording, nn.BatchNorm2d):
 
 
 @lru_cache(maxsize=None)
-def _prototype() -> nn.Module:
+def prototype() -> nn.Module:
     """A small trained-looking CNN with BatchNorm and Dropout, so that train mode changes every answer."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), _RecordingBatchNorm2d(8), nn.ReLU(),
@@ -107,7 +107,7 @@ def _call_predict(answer, model, image, want: str):
 
 def check_predict(answer) -> None:
     for seed in (0, 1, 2):
-        model = copy.deepcopy(_prototype())
+        model = copy.deepcopy(prototype())
         model.train()  # as it is right after training
         image = _image(seed)
         name, probability = _reference(model, image, _transform())

@@ -6,7 +6,7 @@ import torch
 from ...checking.exercise import Exercise
 from .. import lesson_of
 from . import answers
-from .evaluation_check import check_confusion_matrix, check_predict
+from .evaluation_check import prototype, check_confusion_matrix, check_predict
 
 LESSON = lesson_of(__name__)
 
@@ -35,6 +35,7 @@ EXERCISES = (
         task="return the class name and softmax probability the model gives one PIL image: transformed, as a "
              "batch of one, in eval mode, without gradients",
         check=check_predict,
+        prepare=prototype,
         solution=predict,
         hints=(
             "Four steps: transform the image, add a batch dimension, run the model in eval mode without "

@@ -1,0 +1,103 @@
+"""On a busy machine every verdict stays right: the registry's answers are checked in a process pinned to one core
+while both cores are kept busy by competing processes. Nothing here is timed; only verdicts are asserted."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+
+# Answers to replace_head in the styles of public code (a textbook, a pruning library) and realistic wrong ones:
+# on a busy machine each must still be judged on its merits, not by a time limit.
+OUTSIDE_ANSWERS = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from torchvision import models
+
+    def textbook_style(model, num_classes):           # d2l: a new Linear, Xavier-initialised
+        model.fc = nn.Linear(model.fc.in_features, num_classes)
+        nn.init.xavier_uniform_(model.fc.weight)
+        return model
+
+    def library_style(model, num_classes):            # find the classifier by name, replace it keeping its input size
+        name = "fc" if hasattr(model, "fc") else "classifier"
+        layer = getattr(model, name)
+        setattr(model, name, nn.Linear(layer.in_features, num_classes, bias=layer.bias is not None))
+        return model
+
+    def resnet34_head(model, num_classes):           # right for ResNet-18 and -34, wrong for ResNet-50
+        model.fc = nn.Linear(512, num_classes)
+        return model
+
+    def rebuilt_resnet50(model, num_classes):        # a new ResNet-50 without weights: the pretrained ones are gone
+        model = models.resnet50(weights=None)
+        model.fc = nn.Linear(model.fc.in_features, num_classes)
+        return model
+
+    OUTSIDE = [("textbook_style", None), ("library_style", None), ("resnet34_head", "hardcoded_in_features"),
+               ("rebuilt_resnet50", "reinitialized_backbone")]
+''')
+
+SCRIPT = textwrap.dedent('''
+    import json, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from course_utils import check_exercise
+    from course_utils.registry import all_exercises
+    from helpers import stub
+    exec(sys.argv[2])
+    wrong = []
+    def expect(name, answer, mistake, label):
+        result = check_exercise(name, answer)
+        ok = result.passed if mistake is None else (result.status == "failed" and result.mistake == mistake)
+        if not ok:
+            wrong.append(f"{name} / {label}: expected {mistake or 'a pass'}, got {result.status} "
+                         f"{result.mistake}: {result.message[:200]}")
+    for name, exercise in sorted(all_exercises().items()):
+        expect(name, exercise.solution, None, "solution")
+        for i, answer in enumerate(exercise.alternatives):
+            expect(name, answer, None, f"alternative {i}")
+        for mistake, answer in exercise.broken.items():
+            expect(name, answer, mistake, f"wrong answer {mistake}")
+        if check_exercise(name, stub(name)).status != "not_attempted":
+            wrong.append(f"{name}: the stub is not 'not attempted'")
+    for label, mistake in OUTSIDE:
+        expect("replace_head", globals()[label], mistake, label)
+    def endless(x):
+        while True:
+            pass
+    start = time.monotonic()
+    looped = check_exercise("flatten_features", endless, time_limit=2)
+    print(json.dumps({"wrong": wrong, "loop": [looped.status, "did not finish" in looped.message,
+                                               time.monotonic() - start]}))
+''')
+
+SPINNER = "import time\nend = time.monotonic() + 600\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@pytest.mark.skipif(shutil.which("taskset") is None or not hasattr(os, "sched_getaffinity"),
+                    reason="needs Linux's taskset")
+def test_every_verdict_holds_on_a_busy_machine():
+    cores = sorted(os.sched_getaffinity(0))
+    # one competing CPU-bound process per core (each ends by itself after at most 10 minutes)
+    spinners = [subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-c", SPINNER]) for core in cores]
+    try:
+        run = subprocess.run(["taskset", "-c", str(cores[0]), sys.executable, "-c", SCRIPT, str(HERE), OUTSIDE_ANSWERS],
+                             capture_output=True, text=True, cwd=ROOT, timeout=900,
+                             env=dict(os.environ, OMP_NUM_THREADS=str(len(cores))))
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["wrong"] == [], "\n".join(report["wrong"])
+    status, said_so, seconds = report["loop"]
+    assert status == "failed" and said_so, report
+    # not a timing test: the wall-clock backstop (3 x 2 s) guarantees the bound; the margin covers a slow start
+    assert seconds < 20, f"an endless loop with a 2 s limit took {seconds:.1f} s to be stopped"
