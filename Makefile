@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml constraints.txt
 prepare: $(STAMP)  ## register the kernel, verify (or build) the dataset and the backbone, set JupyterLab's defaults
 	@# The notebooks ask for the kernel "python3": register this environment's Python under that name, with the
 	@# course's thread policy (half the cores, sleeping OpenMP waits, or COURSE_THREADS: course_utils/runtime.py).
-	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY)" \
-		$$($(BIN)/python -m course_utils.runtime) >/dev/null
+	@policy=$$($(BIN)/python -m course_utils.runtime) || exit 1; \
+		$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "$(KERNEL_DISPLAY)" $$policy >/dev/null
 	$(COURSE_ENV) $(BIN)/python -m course_utils setup
 
 lab: prepare  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a server)

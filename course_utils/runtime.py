@@ -31,14 +31,21 @@ def course_threads(cores: int | None = None) -> int:
 OPT_OUT = "torch"  # COURSE_THREADS=torch: leave PyTorch's defaults alone; COURSE_THREADS=N: N threads
 
 
+def _count(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() and int(value) > 0 else None
+
+
 def course_env(threads: int | None = None) -> dict[str, str]:
-    """The environment variables of the course's thread policy (OpenMP and MKL read them when PyTorch starts);
-    none with COURSE_THREADS=torch, a fixed count with COURSE_THREADS=N."""
-    chosen = os.environ.get("COURSE_THREADS", "").strip()
-    if chosen == OPT_OUT:
-        return {}
+    """The environment variables of the course's thread policy (OpenMP and MKL read them when PyTorch starts).
+
+    ``threads`` fixes the count (as `course grade` does for parallel workers). Otherwise COURSE_THREADS=N gives N,
+    COURSE_THREADS=torch gives no variables at all (PyTorch's defaults), an OMP_NUM_THREADS the learner exported
+    is kept, and the default is half the cores."""
     if threads is None:
-        threads = int(chosen) if chosen.isdigit() and int(chosen) > 0 else course_threads()
+        chosen = os.environ.get("COURSE_THREADS", "").strip()
+        if chosen == OPT_OUT:
+            return {}
+        threads = _count(chosen) or _count(os.environ.get("OMP_NUM_THREADS")) or course_threads()
     count = str(max(1, threads))
     return {"OMP_WAIT_POLICY": WAIT_POLICY, "OMP_NUM_THREADS": count, "MKL_NUM_THREADS": count}
 

@@ -207,7 +207,7 @@ def test_unusable_time_limits_are_refused_not_obeyed(limit):
 
 def test_global_state_is_restored(tmp_path):
     def meddles(x):
-        torch.set_num_threads(1)
+        torch.set_num_threads(3)  # neither the check's own 1 nor the session's count
         torch.use_deterministic_algorithms(True)
         torch.autograd.set_detect_anomaly(True)
         torch.set_default_device("meta")

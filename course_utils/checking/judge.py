@@ -9,6 +9,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Callable
 
+import torch
+
 from . import integrity
 from .exercise import Exercise
 from .explain import explain_error
@@ -17,7 +19,7 @@ from .integrity import Tampered
 from .sandbox import (LearnerError, Mismatch, NotAttempted, learner_caused, learner_error, safe_str, type_name,
                       verify_untouched, watching)
 from .state import preserved_global_state
-from .timelimit import Expired, TimeLimitExceeded, run_with_time_limit, validate_time_limit
+from .timelimit import WALL_FACTOR, Expired, TimeLimitExceeded, run_with_time_limit, stop_surely, validate_time_limit
 
 MISSING = object()
 
@@ -62,12 +64,11 @@ def _verdict(exercise: Exercise, answer: Any, pointer: Callable[[str | None], st
 def _timed_out(name: str, expired: Expired) -> CheckResult:
     if expired.by_wall:
         return CheckResult(name, "failed",
-                           f"`{name}` did not finish: after {expired.wall_seconds:g} s on the clock it was still "
-                           f"running on a tiny input, though it computed for less than its {expired.seconds:g} s "
-                           f"limit. It sleeps, waits for something that never comes (input, "
-                           f"a lock, a thread, a file), or returned an object whose repr/str/== never returns. Remove "
-                           f"the wait and check again. (Only if this machine is overloaded can a correct answer take "
-                           f"that long: close other work and run the check again.)")
+                           f"`{name}` did not finish: after {expired.wall_seconds:g} s on the clock the check was "
+                           f"still running on a tiny input, though it had computed for less than its "
+                           f"{expired.seconds:g} s limit. Your code sleeps or waits for something that never comes "
+                           f"(input, a lock, a thread, a file): remove the wait and check again. (Only on a heavily "
+                           f"overloaded machine can a correct answer take that long: close other work and retry.)")
     return CheckResult(name, "failed",
                        f"`{name}` did not finish within {expired.seconds:g} s of computing time on a tiny input (a "
                        f"correct answer needs well under a second, however busy the machine). Look for a loop that "
@@ -118,7 +119,7 @@ def _protected(exercise: Exercise, answer: Any, pointer: Callable[[str | None], 
 
 
 def judge(exercise: Exercise, answer: Any, time_limit: Any = None,
-          pointer: Callable[[str | None], str] = lambda mistake: "") -> CheckResult:
+          pointer: Callable[[str | None], str] = lambda mistake: "", wall_seconds: float | None = None) -> CheckResult:
     """Check ``answer`` against ``exercise``; never raises because of the answer (Ctrl-C still stops it)."""
     name = exercise.name
     limit = exercise.time_limit if time_limit is None else time_limit
@@ -137,10 +138,15 @@ def judge(exercise: Exercise, answer: Any, time_limit: Any = None,
                            f"`{name}` is still empty. Write it in the cell above, run that cell, then check again.")
     try:
         with preserved_global_state():
+            if torch.get_num_threads() != 1:  # tiny inputs: as fast on one thread, and unaffected by a busy machine
+                torch.set_num_threads(1)
             _prepare(exercise)
-            result = run_with_time_limit(lambda: _protected(exercise, answer, pointer), float(limit))
+            result = run_with_time_limit(lambda: _protected(exercise, answer, pointer), float(limit), wall_seconds)
     except Expired as expired:
         result = _timed_out(name, expired)
+    except TimeLimitExceeded:  # a late interruption landed while the limit was being switched off
+        stop_surely()
+        result = _timed_out(name, Expired(float(limit), False, float(limit) * WALL_FACTOR))
     except Tampered as tampered:
         return CheckResult(name, "error", integrity.describe_changes(tampered.names))
     except _CheckerFailed as failed:

@@ -15,7 +15,7 @@ import torch
 from . import integrity
 from .integrity import Tampered
 from .state import clean_check_state
-from .timelimit import PACKAGE_DIR, TimeLimitExceeded, charged_to_learner, limit_expired
+from .timelimit import PACKAGE_DIR, TimeLimitExceeded, limit_expired
 
 # Files of the Python installation and installed packages: a traceback that stays inside them is no
 # learner code's doing. (The course package itself counts as library code too.)
@@ -142,11 +142,9 @@ def verify_untouched() -> None:
 
 
 def call_learner(answer: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Call learner code; everything it raises (but Ctrl-C and the time limit) becomes NotAttempted or LearnerError.
-    Its computing time is what the time limit charges."""
+    """Call learner code; everything it raises (but Ctrl-C and the time limit) becomes NotAttempted or LearnerError."""
     try:
-        with charged_to_learner():
-            return answer(*args, **kwargs)
+        return answer(*args, **kwargs)
     except KeyboardInterrupt:
         raise
     except TimeLimitExceeded as exc:

@@ -199,8 +199,6 @@ def clean_check_state() -> None:
     """The state every check runs in, whatever the notebook set: expectations never depend on it."""
     torch.set_grad_enabled(True)
     torch.set_default_dtype(torch.float32)
-    if torch.get_num_threads() != 1:  # tiny inputs: one thread is as fast, and unaffected by a busy machine
-        torch.set_num_threads(1)
     if torch.get_default_device().type != "cpu":
         torch.set_default_device(None)
     if torch.are_deterministic_algorithms_enabled():

@@ -1,12 +1,13 @@
 """A time limit that learner code cannot swallow, switch off or outlive (pure-Python code, any thread).
 
-What is limited is the learner's own work, so that a slow or busy machine never fails a correct answer:
-the *computing time* (CPU time of the checked thread) spent inside learner calls (`charged_to_learner`)
-may not pass ``seconds``. Time the checker spends on its own expectations is not charged, and neither is
-time the process waits for a CPU on a busy machine. A wall-clock backstop (``WALL_FACTOR`` times the limit,
-30 s for the default 10 s) still ends answers that sleep or wait, and anything else that never returns.
+What is limited is *computing time*, so that a slow or busy machine never fails a correct answer: the CPU time
+of the checked thread during the check may not pass ``seconds``. Time the process spends waiting for a CPU on a
+busy machine is not computing time, and the checker's expensive references are built before the limit starts
+(``Exercise.prepare``), so what is charged is the learner's code and the checker's cheap comparisons. A
+wall-clock backstop (``WALL_FACTOR`` times the limit, 30 s for the default 10 s) still ends answers that sleep
+or wait, and anything else that never returns.
 
-A watchdog thread enforces both. When it passes, the watchdog keeps injecting
+A watchdog thread reads both clocks. Once either runs out, it keeps injecting
 TimeLimitExceeded into the checked thread (an asynchronous exception, needing no signal), and in
 the main thread also sends SIGALRM to break out of sleeps. The first TimeLimitExceeded raised in
 the checked thread installs a trace function that re-raises on every line of code outside this
@@ -16,7 +17,6 @@ runs each submission in its own process for that.
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import math
 import signal
@@ -25,13 +25,13 @@ import threading
 import time
 from numbers import Real
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_SECONDS = 600.0
 WALL_FACTOR = 3.0  # the wall-clock backstop, as a multiple of the computing-time limit
 _TICK = 0.01  # seconds between injections once the deadline has passed
-_POLL = 0.02  # seconds between two looks at the clocks before it
+_POLL = 0.02  # the shortest wait between two looks at the clocks before it
 _monotonic, _clock_gettime = time.monotonic, time.clock_gettime
 
 # Private references: an answer that replaces signal.setitimer or threading.Event cannot reach these.
@@ -91,14 +91,14 @@ class _Guard:
 
     _active: "_Guard | None" = None
 
-    def __init__(self, seconds: float):
-        self.seconds, self.wall_seconds = seconds, seconds * WALL_FACTOR
+    def __init__(self, seconds: float, wall_seconds: float):
+        self.seconds, self.wall_seconds = seconds, wall_seconds
         self.thread_id = _get_ident()
         self.cpu = _cpu_clock()
-        self.charged, self.depth, self.entered = 0.0, 0, 0.0  # learner CPU seconds so far; nesting; when it began
-        self.by_wall = False  # the backstop, not the learner's computing time, ended the call
+        self.cpu_start = self.cpu()
+        self.by_wall = False  # the backstop, not the computing time, ended the call
         self.in_main = _main_thread().ident == self.thread_id and _sigmask is not None
-        self.expired = self.done = False
+        self.expired = self.done = self.stopped = False
         self.stop_event = _Event()
         self.traced: list[tuple[Any, Any]] = []
         self.previous_trace = None
@@ -133,21 +133,9 @@ class _Guard:
             frame = frame.f_back
         _settrace(self.killer)
 
-    # -- charging the learner --------------------------------------------------------
-    def enter(self) -> None:
-        if self.depth == 0:
-            self.entered = self.cpu()
-        self.depth += 1
-
-    def leave(self) -> None:
-        self.depth -= 1
-        if self.depth == 0:
-            self.charged += self.cpu() - self.entered
-
-    def learner_seconds(self) -> float:
-        """CPU seconds the learner's code has used so far (read from the watchdog thread too)."""
-        depth, entered, charged = self.depth, self.entered, self.charged
-        return charged + (self.cpu() - entered if depth > 0 else 0.0)
+    def computed(self) -> float:
+        """CPU seconds the checked thread has used since the limit started (read from the watchdog thread)."""
+        return self.cpu() - self.cpu_start
 
     def start(self) -> None:
         self.entry_frame = _getframe(2)
@@ -180,18 +168,21 @@ class _Guard:
                 _sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})  # delivered now, to our handler
             _setsignal(signal.SIGALRM, self.previous_handler)
         _Guard._active = self.outer
+        self.stopped = True
 
     # -- the watchdog thread -----------------------------------------------------------
     def _watch(self) -> None:
         deadline = _monotonic() + self.wall_seconds
-        while not self.stop_event.wait(_POLL):
-            if self.learner_seconds() > self.seconds:
+        while True:
+            # one thread computes at most one CPU second per second: wait until the nearer limit could be reached
+            left = min(self.seconds - self.computed(), deadline - _monotonic())
+            if left > 0 and self.stop_event.wait(max(left, _POLL)):
+                return
+            if self.computed() > self.seconds:
                 break
             if _monotonic() > deadline:
                 self.by_wall = True
                 break
-        else:
-            return
         self.expired = True
         while not self.stop_event.is_set():
             _raise_in(self.thread_id, TimeLimitExceeded)
@@ -201,43 +192,39 @@ class _Guard:
             self.stop_event.wait(_TICK)
 
 
-@contextlib.contextmanager
-def charged_to_learner() -> Iterator[None]:
-    """Around a call of learner code: its CPU time counts against the active time limit (nested calls once)."""
-    guard = _Guard._active
-    if guard is None or guard.thread_id != _get_ident():
-        yield
-        return
-    guard.enter()
-    try:
-        yield
-    finally:
-        guard.leave()
-
-
 class Expired(TimeLimitExceeded):
     """What run_with_time_limit raises: which clock ran out, for the message."""
 
-    def __init__(self, seconds: float, by_wall: bool):
+    def __init__(self, seconds: float, by_wall: bool, wall_seconds: float):
         super().__init__(seconds)
-        self.seconds, self.by_wall, self.wall_seconds = seconds, by_wall, seconds * WALL_FACTOR
+        self.seconds, self.by_wall, self.wall_seconds = seconds, by_wall, wall_seconds
 
 
-def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
-    """Call ``fn()``; raise Expired if the learner's code in it computes for more than ``seconds`` (CPU time), or
-    the whole call runs for more than ``WALL_FACTOR * seconds`` of wall time, even if the answer caught the timeout."""
-    guard = _Guard(float(seconds))
+def run_with_time_limit(fn: Callable[[], Any], seconds: float, wall_seconds: float | None = None) -> Any:
+    """Call ``fn()``; raise Expired if the calling thread computes for more than ``seconds`` (CPU time) in it, or it
+    runs for more than ``wall_seconds`` (default ``WALL_FACTOR * seconds``) of wall time, even if the answer caught
+    the timeout."""
+    wall = float(seconds) * WALL_FACTOR if wall_seconds is None else float(wall_seconds)
+    guard = _Guard(float(seconds), wall)
     guard.start()
     try:
         result = fn()
     except TimeLimitExceeded:
-        if guard.expired:
-            guard.stop()
-            raise Expired(float(seconds), guard.by_wall) from None
-        raise
+        if not guard.expired:
+            raise
+        result = None
     finally:
-        if not guard.done:
-            guard.stop()
-    if guard.expired:  # the answer swallowed every interruption and returned late
-        raise Expired(float(seconds), guard.by_wall)
+        stop_surely(guard)
+    if guard.expired:  # interrupted, or the answer swallowed every interruption and returned late
+        raise Expired(float(seconds), guard.by_wall, wall)
     return result
+
+
+def stop_surely(guard: "_Guard | None" = None) -> None:
+    """Stop ``guard`` (default: the innermost active one) even if late interruptions land while it stops."""
+    guard = guard if guard is not None else _Guard._active
+    while guard is not None and not guard.stopped:
+        try:
+            guard.stop()
+        except TimeLimitExceeded:
+            continue

@@ -176,7 +176,7 @@ def grade_all(notebooks: list[Path], timeout: float, jobs: int | None = None, pr
             contents[path] = path.read_bytes()
         except OSError:
             contents[path] = b""
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks) or 1))
+    jobs = max(1, min(jobs or cpu_count(), len(notebooks) or 1))
     threads = max(1, cpu_count() // jobs) if jobs > 1 else None
     grades: dict[Path, NotebookGrade] = {}
     pool = ThreadPoolExecutor(jobs)
