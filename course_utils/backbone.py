@@ -22,8 +22,8 @@ from torchvision.models import resnet18
 from tqdm.auto import tqdm
 
 from .data import SOURCE_TASK, TaskSpec, cache_dir, task_arrays
+from .paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parent / "assets"
 SHIPPED = ASSETS / "course_resnet18.pt"
 MANIFEST = ASSETS / "course_resnet18.json"  # the shipped file's SHA-256 and metadata
 BACKBONE_VERSION = 2

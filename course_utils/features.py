@@ -6,6 +6,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+from .modes import evaluating
+
 
 def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = False,
                      device: torch.device | None = None) -> TensorDataset:
@@ -14,17 +16,11 @@ def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = F
     The backbone's own train/eval modes are given back afterwards. With ``device``, inputs are moved there
     and the outputs brought back to the CPU.
     """
-    modes = [(m, m.training) for m in backbone.modules()]
-    backbone.eval()
     features, labels = [], []
-    try:
-        with torch.no_grad():
-            for inputs, targets in tqdm(loader, desc="features", disable=not progress, leave=False):
-                features.append(backbone(inputs) if device is None else backbone(inputs.to(device)).cpu())
-                labels.append(targets)
-    finally:
-        for module, training in modes:
-            module.training = training
+    with evaluating(backbone), torch.no_grad():
+        for inputs, targets in tqdm(loader, desc="features", disable=not progress, leave=False):
+            features.append(backbone(inputs) if device is None else backbone(inputs.to(device)).cpu())
+            labels.append(targets)
     return TensorDataset(torch.cat(features), torch.cat(labels))
 
 

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import nbformat
 
+from .paths import CHECKOUT
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = CHECKOUT
 _DEF = re.compile(r"^\s*def\s+(\w+)\s*\(")
 
 

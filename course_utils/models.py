@@ -9,12 +9,36 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .checking.probes import final_linear
+from .modes import evaluating
 
 
 def example_input(size: int = 224) -> torch.Tensor:
     """One zero image of the size the architectures accept (ViT needs exactly 224)."""
     return torch.zeros(1, 3, size, size)
+
+
+def linear_modules(model: nn.Module) -> list[tuple[str, nn.Linear]]:
+    """Every nn.Linear with its dotted path, in registration order."""
+    return [(name, m) for name, m in nn.Module.named_modules(model) if isinstance(m, nn.Linear)]
+
+
+def final_linear(model: nn.Module, example: torch.Tensor) -> tuple[str, nn.Linear] | None:
+    """The Linear layer that runs last in a forward pass on ``example`` (the classifier head), with its path.
+
+    Found by running the model, not by knowing the architecture: hooks record the order in which
+    Linear layers execute. The model is put in eval mode for the pass and given back its own modes.
+    """
+    order: list[str] = []
+    modules = dict(linear_modules(model))
+    handles = [m.register_forward_hook(lambda mod, args, out, name=name: order.append(name))
+               for name, m in modules.items()]
+    try:
+        with evaluating(model), torch.no_grad():
+            model(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return (order[-1], modules[order[-1]]) if order else None
 
 
 def find_head(model: nn.Module, example: torch.Tensor | None = None) -> tuple[str, nn.Linear]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from types import TracebackType
 
-from .checking.sandbox import is_library_file
+from .paths import is_library_file
 
 FULL_TRACEBACK_HINT = "(Library frames hidden: run %tb in a new cell to see the full traceback.)"
 

@@ -59,7 +59,7 @@ def check_latency(repeats: int) -> dict[str, list[float]]:
     """Seconds per check, for each exercise: solution, stub, each wrong answer and each alternative, ``repeats`` times."""
     times = {}
     for name, exercise in all_exercises().items():
-        answers = [exercise.solution, stub(name), *exercise.broken.values(), *exercise.alternatives]
+        answers = [exercise.solution, stub(name), *exercise.wrong_answers.values(), *exercise.alternatives]
         times[name] = [timed(lambda a=a: check_exercise(name, a)) for _ in range(repeats) for a in answers]
     return times
 

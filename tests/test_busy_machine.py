@@ -62,7 +62,7 @@ SCRIPT = textwrap.dedent('''
         expect(name, exercise.solution, None, "solution")
         for i, answer in enumerate(exercise.alternatives):
             expect(name, answer, None, f"alternative {i}")
-        for mistake, answer in exercise.broken.items():
+        for mistake, answer in exercise.wrong_answers.items():
             expect(name, answer, mistake, f"wrong answer {mistake}")
         if check_exercise(name, stub(name)).status != "not_attempted":
             wrong.append(f"{name}: the stub is not 'not attempted'")

@@ -1,22 +1,30 @@
-"""The shape of the code: small files, dependencies pointing one way, README lists in step with the registries."""
+"""The shape of the code: small files, dependencies pointing down and no cycles, `course list` in step with the registries."""
 import ast
 import re
 from pathlib import Path
 
 import pytest
 
-from course_utils.registry import all_exercises, scripted_mistakes
+from course_utils.registry import all_exercises, all_mistakes
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "course_utils"
 FILES = sorted(PACKAGE.rglob("*.py"))
 
-# Each layer may import only from the layers listed for it (besides itself and the helpers outside these).
-LAYERS = {
-    "checking": {"checking", "display"},
-    "catalogue": {"catalogue", "checking", "display", "images"},
-    "lessons": {"lessons", "catalogue", "checking", "display", "images", "data", "pretrained", "shapes"},
-}
+# Every top-level module of the package, in layers: a module may import only modules of lower layers (and its own
+# files). A new module must be placed here, which says what it may use.
+LAYERS = [
+    {"paths", "runtime", "display", "images", "shapes", "modes", "plots"},  # foundations: no course_utils imports
+    {"data", "models", "features", "training", "notebook", "make_exercises", "checking"},
+    {"backbone", "results", "evaluation", "finetune", "catalogue"},
+    {"pretrained", "comparison"},
+    {"prepare", "lessons"},
+    {"registry"},
+    {"api"},
+    {"cli"},
+    {"__main__", "__init__"},
+]
+RANK = {module: rank for rank, layer in enumerate(LAYERS) for module in layer}
 
 
 def _imported_parts(path: Path) -> set[str]:
@@ -43,11 +51,58 @@ def test_no_package_file_over_300_lines(path):
     assert len(path.read_text().splitlines()) <= 300
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if p.relative_to(PACKAGE).parts[0] in LAYERS],
-                         ids=lambda p: str(p.relative_to(ROOT)))
-def test_dependencies_point_one_way(path):
-    layer = path.relative_to(PACKAGE).parts[0]
-    assert _imported_parts(path) <= LAYERS[layer], f"{layer} may only import {sorted(LAYERS[layer])}"
+def _top(path: Path) -> str:
+    return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+
+
+def test_every_module_has_a_layer():
+    assert {_top(p) for p in FILES} == set(RANK), "place new modules in LAYERS (and drop removed ones)"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_dependencies_point_down(path):
+    own = _top(path)
+    upward = {part for part in _imported_parts(path) - {own} if RANK.get(part, len(LAYERS)) >= RANK[own]}
+    assert not upward, f"{own} (layer {RANK[own]}) imports {sorted(upward)} from its own layer or above"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The course_utils modules ``path`` imports, anywhere in it (lazy imports included), as dotted names."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            found |= {f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in modules} | {target}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m in modules and m != name}
+
+
+def test_no_import_cycle():
+    modules = {_module_name(p): p for p in FILES}
+    graph = {name: _imports_of(path, set(modules)) for name, path in modules.items()}
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*trail[trail.index(target):], target]))
+            if target not in state:
+                visit(target, [*trail, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
 
 
 @pytest.mark.parametrize("path", [p for p in FILES if p.relative_to(PACKAGE).parts[0] not in ("cli", "__main__.py")],
@@ -56,13 +111,12 @@ def test_only_the_entry_point_imports_the_command_line(path):
     assert "cli" not in _imported_parts(path), "the `course` command sits on top: nothing in the package imports it"
 
 
-def _readme_list(marker: str) -> set[str]:
-    text = (ROOT / "README.md").read_text()
-    section = re.search(rf"<!-- {marker} -->(.*?)<!-- /{marker} -->", text, re.S)
-    assert section, f"README has no <!-- {marker} --> section"
-    return set(re.findall(r"`([a-z0-9_]+)`", section.group(1)))
+def test_course_list_names_every_exercise_and_catalogue_entry():
+    from course_utils.cli.listing import listing
 
-
-def test_readme_lists_every_exercise_and_catalogue_entry():
-    assert _readme_list("exercises") == set(all_exercises())
-    assert _readme_list("mistakes") == set(scripted_mistakes())
+    shown = listing()
+    for name in all_exercises():
+        assert f"exercise {name}:" in shown
+    for mistake in all_mistakes():
+        assert re.search(rf"\b{mistake}\b", shown), mistake
+    assert "`course list`" in (ROOT / "README.md").read_text(), "the README points learners to `course list`"

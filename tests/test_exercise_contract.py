@@ -3,29 +3,39 @@ stub is not attempted, each wrong answer it declares is named with its mistake i
 Everything is read from the registry: a new lesson's exercises are tested without touching this file."""
 import ast
 import inspect
+import re
 import types
 from pathlib import Path
 
 import pytest
 
 from course_utils import check_exercise
-from course_utils.lessons import LESSONS, lesson_modules
+from course_utils.lessons import LESSONS, lesson_modules, lesson_of
 from course_utils.registry import all_exercises, scripted_mistakes
 from helpers import ROOT, assert_mistake, assert_passes, solution_from_notebook, stub
 
 EXERCISES = sorted(all_exercises())
-BROKEN = [(name, mistake) for name in EXERCISES for mistake in all_exercises()[name].broken]
+BROKEN = [(name, mistake) for name in EXERCISES for mistake in all_exercises()[name].wrong_answers]
 ALTERNATIVES = [(name, i) for name in EXERCISES for i in range(len(all_exercises()[name].alternatives))]
 
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_exercise_declares_wrong_and_alternative_answers(name):
     exercise = all_exercises()[name]
-    assert exercise.broken, f"{name}: no wrong answers declared"
+    assert exercise.wrong_answers, f"{name}: no wrong answers declared"
     assert len(exercise.alternatives) >= 2, f"{name}: at least two differently written correct answers"
-    for answer in exercise.broken.values():  # shown by show_symptom, so a real def (or class) with source
+    for answer in exercise.wrong_answers.values():  # shown by show_symptom, so a real def (or class) with source
         assert isinstance(answer, (types.FunctionType, type)) and answer.__name__ != "<lambda>"
         inspect.getsource(answer)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_checker_docstring_lists_its_inputs_and_every_mistake_it_names(name):
+    exercise = all_exercises()[name]
+    doc = inspect.getdoc(exercise.check) or ""
+    assert doc.startswith(f"Judge {name} "), f"{exercise.check.__qualname__}: the docstring says what {name} is run on"
+    names = re.search(r"^Names: (.*?)(?:\n\n|\Z)", doc, re.S | re.M)
+    assert names and set(re.findall(r"`(\w+)`", names.group(1))) == set(exercise.wrong_answers)
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -42,7 +52,7 @@ def test_untouched_stub_is_not_attempted(name):
 
 @pytest.mark.parametrize("name, mistake", BROKEN, ids=[f"{n}-{m}" for n, m in BROKEN])
 def test_mistake_is_named(name, mistake):
-    assert_mistake(name, all_exercises()[name].broken[mistake], mistake)
+    assert_mistake(name, all_exercises()[name].wrong_answers[mistake], mistake)
 
 
 @pytest.mark.parametrize("name, index", ALTERNATIVES, ids=[f"{n}-{i}" for n, i in ALTERNATIVES])
@@ -62,8 +72,9 @@ def _named_in_source(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("module", list(lesson_modules("exercises")), ids=lambda m: m.__name__)
 def test_every_mistake_a_checker_can_name_is_declared(module):
-    declared = {m for exercise in module.EXERCISES for m in exercise.broken}
-    files = [p for p in Path(module.__file__).parent.glob("*.py") if p.name not in ("answers.py", "mistakes.py")]
+    lesson = lesson_of(module.__name__)
+    declared = {m for exercise in all_exercises().values() if exercise.lesson == lesson for m in exercise.wrong_answers}
+    files = [p for p in Path(module.__file__).parent.rglob("*.py") if p.name not in ("answers.py", "mistakes.py")]
     assert set().union(*map(_named_in_source, files)) <= declared
 
 

@@ -264,7 +264,7 @@ def test_lying_numbers_and_tensors_cannot_pass():
 
 def test_mutated_inputs_cannot_pass():
     for name in ("to_batch", "flatten_features", "train_step", "evaluate", "build_transforms", "make_loaders"):
-        assert check_exercise(name, all_exercises()[name].broken["modified_input"]).mistake == "modified_input"
+        assert check_exercise(name, all_exercises()[name].wrong_answers["modified_input"]).mistake == "modified_input"
 
 
 PATCHES = {

@@ -33,7 +33,7 @@ def test_every_scripted_entry_is_fingerprinted_below(reports):
 
 
 def test_every_mistake_a_checker_names_can_be_shown():
-    named = {mistake for exercise in all_exercises().values() for mistake in exercise.broken}
+    named = {mistake for exercise in all_exercises().values() for mistake in exercise.wrong_answers}
     assert named <= set(all_mistakes())
 
 
@@ -43,13 +43,13 @@ def test_derived_entry_shows_the_wrong_answer_next_to_the_reference(key):
     report = run_symptom(mistake, name)
     broken, fixed = report.broken.values["result"], report.fixed.values["result"]
     assert broken.mistake == mistake and broken.status == "failed" and fixed.passed
-    assert f"def {name}(" in report.mistake.broken and f"def {name}(" in report.mistake.fixed
+    assert f"def {name}(" in report.mistake.broken_code and f"def {name}(" in report.mistake.fixed_code
     assert "the checker says" in report.to_text() and html.escape(report.symptom) in report.to_html()
 
 
 def test_every_entry_runs_the_code_it_shows_and_reports_it(reports):
     for report in reports.values():
-        assert report.broken.code == report.mistake.broken and report.fixed.code == report.mistake.fixed
+        assert report.broken.code == report.mistake.broken_code and report.fixed.code == report.mistake.fixed_code
         assert report.fixed.error is None, f"{report.mistake.id}: the fix itself fails: {report.fixed.error}"
         text = report.to_text()
         assert report.symptom in text and report.mistake.explanation in text and "--- broken" in text
@@ -220,7 +220,7 @@ def test_pointers_from_checker_and_explanations_name_real_entries_or_later_lesso
     known = set(all_mistakes())
     assert {e.mistake for e in EXPLANATIONS if e.mistake} <= known
     for exercise in all_exercises().values():
-        for mistake in exercise.mistakes:
+        for mistake in exercise.wrong_answers:
             assert re.fullmatch(r"[a-z0-9_]+", mistake)
 
 

@@ -2,6 +2,7 @@
 both judged by the exercise's checker on the same small inputs, with what each produced."""
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import textwrap
@@ -11,15 +12,18 @@ from typing import Callable
 
 from ..checking.exercise import Exercise
 from ..checking.judge import judge
-from .entry import Variant
+from .contract import Variant
 from .report import SymptomReport
 
 _DEF = re.compile(r"^(\s*def\s+)\w+(\s*\()", re.MULTILINE)
 
 
 def shown_source(function: Callable, name: str) -> str:
-    """The function's source as a learner would have written it: its def renamed to the exercise's name."""
-    source = textwrap.dedent(inspect.getsource(function)).strip()
+    """The function's source as a learner would have written it: no course decorators, its def renamed to the
+    exercise's name."""
+    source = textwrap.dedent(inspect.getsource(function))
+    definition = ast.parse(source).body[0]
+    source = "\n".join(source.splitlines()[definition.lineno - 1:]).strip()  # lineno is the def's, after decorators
     return _DEF.sub(lambda m: f"{m.group(1)}{name}{m.group(2)}", source, count=1) + "\n"
 
 
@@ -46,11 +50,11 @@ class CheckedMistake:
         return f"{self.id.replace('_', ' ').capitalize()} in `{self.exercise.name}`"
 
     @property
-    def broken(self) -> str:
+    def broken_code(self) -> str:
         return shown_source(self.answer, self.exercise.name)
 
     @property
-    def fixed(self) -> str:
+    def fixed_code(self) -> str:
         return shown_source(self.exercise.solution, self.exercise.name)
 
     @property
@@ -69,7 +73,7 @@ class CheckedMistake:
                        seconds=time.perf_counter() - start)
 
     def run(self) -> SymptomReport:
-        broken, fixed = self._judged(self.answer, self.broken), self._judged(self.exercise.solution, self.fixed)
+        broken, fixed = self._judged(self.answer, self.broken_code), self._judged(self.exercise.solution, self.fixed_code)
         message = broken.values["result"].message
         entry = CheckedMistake(self.id, self.exercise, self.answer, _advice=_line(message, "Try:"))
         symptom = (f"on the checker's inputs the broken `{self.exercise.name}` gives "

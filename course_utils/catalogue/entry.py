@@ -13,16 +13,8 @@ from torch import nn
 
 from ..checking.state import preserved_global_state
 from ..images import demo_image
-
-
-@dataclass(frozen=True)
-class Variant:
-    """What one variant did: the error it raised (if any), the recorded values, and how long it took."""
-
-    code: str
-    error: str | None
-    values: dict[str, Any]
-    seconds: float
+from .contract import Variant
+from .report import SymptomReport
 
 
 @dataclass(frozen=True)
@@ -36,15 +28,15 @@ class Mistake:
     """
 
     id: str
-    lesson: str
     title: str
     setup: str
-    broken: str
-    fixed: str
+    broken_code: str
+    fixed_code: str
     record: tuple[str, ...]
     summarize: Callable[[Variant, Variant], str]
     explanation: str
     plot: Callable[[Any, Variant, Variant], None] | None = field(default=None, compare=False)
+    lesson: str = ""  # filled in by the registry from the lesson package that declares the entry
 
     def _run_variant(self, code: str) -> Variant:
         namespace = {"np": np, "torch": torch, "nn": nn, "F": F, "demo_image": demo_image, "__name__": "__symptom__"}
@@ -62,8 +54,6 @@ class Mistake:
         values = {name: namespace[name] for name in self.record if name in namespace}
         return Variant(code=code, error=error, values=values, seconds=time.perf_counter() - start)
 
-    def run(self):
-        from .report import SymptomReport
-
-        broken, fixed = self._run_variant(self.broken), self._run_variant(self.fixed)
+    def run(self) -> SymptomReport:
+        broken, fixed = self._run_variant(self.broken_code), self._run_variant(self.fixed_code)
         return SymptomReport(self, broken, fixed, self.summarize(broken, fixed))

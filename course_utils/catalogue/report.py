@@ -5,24 +5,23 @@ import base64
 import difflib
 import io
 from dataclasses import dataclass
-from typing import Any
-
 from ..display import BROKEN, FIXED, HIGHLIGHT, MUTED, Display, box_html, code_html, escape
-from .entry import Variant
+from .contract import CatalogueEntry, Variant
 
 
 @dataclass(frozen=True, repr=False)
 class SymptomReport(Display):
     """Measured evidence for one mistake: both variants, the code difference, the fingerprint."""
 
-    mistake: Any  # a catalogue entry: Mistake, or one derived from an exercise's wrong answer
+    mistake: CatalogueEntry  # a scripted Mistake, or one derived from an exercise's wrong answer
     broken: Variant
     fixed: Variant
     symptom: str
 
     @property
     def diff(self) -> str:
-        lines = difflib.unified_diff(self.mistake.broken.strip().splitlines(), self.mistake.fixed.strip().splitlines(),
+        lines = difflib.unified_diff(self.mistake.broken_code.strip().splitlines(),
+                                     self.mistake.fixed_code.strip().splitlines(),
                                      "broken", "fixed", lineterm="", n=2)
         return "\n".join(lines)
 

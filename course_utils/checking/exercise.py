@@ -1,4 +1,4 @@
-"""Exercise: one exercise declared as data (what a correct answer does, its checker, help, known answers)."""
+"""Exercise: one exercise as data (what a correct answer does, its checker, help, the answers it knows)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,10 +10,11 @@ class Exercise:
     """One exercise: what the learner writes, how it is judged, the help on offer and the answers it knows.
 
     ``check(answer)`` raises Mismatch / LearnerError / NotAttempted, or returns None (correct) or a
-    remark to add to the pass. ``broken`` maps each mistake id the checker names to a wrong answer
+    remark to add to the pass. ``wrong_answers`` maps each mistake id the checker names to a wrong answer
     that commits it (tests and show_symptom run these); ``alternatives`` are differently written
     correct answers that must pass. ``prepare()`` builds what the checker reuses (reference models, inputs)
-    before the time limit starts, so that only the learner's code is timed.
+    before the time limit starts, so that only the learner's code is timed. Lessons declare exercises with
+    the decorators of ``course_utils.lessons.declare``.
     """
 
     name: str
@@ -22,11 +23,7 @@ class Exercise:
     check: Callable[[Callable], str | None]
     solution: Callable  # the reference answer; its source is what solution(name) shows
     hints: tuple[str, ...]
-    broken: Mapping[str, Callable] = field(default_factory=dict)
+    wrong_answers: Mapping[str, Callable] = field(default_factory=dict)
     alternatives: tuple[Callable, ...] = ()
     time_limit: float = 10.0  # seconds of the learner's computing time; see checking.timelimit
     prepare: Callable[[], object] | None = None
-
-    @property
-    def mistakes(self) -> tuple[str, ...]:
-        return tuple(self.broken)

@@ -1,11 +1,9 @@
-"""Model probes the checkers share: which parameters train, what an optimizer holds, where the final Linear is.
+"""Model probes the checkers share: which parameters train, what an optimizer holds, what was replaced.
 
 They read a model only through nn.Module's own methods (a learner's class cannot override them to lie) and
 never through private attributes or class names, so they work for any architecture.
 """
 from __future__ import annotations
-
-from typing import Iterable
 
 import torch
 from torch import nn
@@ -22,10 +20,6 @@ def requires_grad(p: torch.Tensor) -> bool:
 
 def trainable_names(model: nn.Module) -> set[str]:
     return {name for name, p in named_parameters(model).items() if requires_grad(p)}
-
-
-def frozen_names(model: nn.Module) -> set[str]:
-    return {name for name, p in named_parameters(model).items() if not requires_grad(p)}
 
 
 def element_counts(model: nn.Module) -> tuple[int, int]:
@@ -64,41 +58,3 @@ def optimizer_entries(optimizer: torch.optim.Optimizer) -> list[tuple[int, dict]
     """(id of each parameter, the hyperparameters of its group), in the optimizer's order, repeats kept."""
     return [(id(p), {k: v for k, v in group.items() if k != "params"})
             for group in optimizer.param_groups for p in group["params"]]
-
-
-def group_entries(groups: Iterable[dict]) -> list[tuple[int, dict]]:
-    """The same for parameter groups as a learner returns them: params as lists, tuples, generators or one tensor."""
-    entries = []
-    for group in groups:
-        params = group["params"]
-        params = [params] if isinstance(params, torch.Tensor) else list(params)
-        entries += [(id(p), {k: v for k, v in group.items() if k != "params"}) for p in params]
-    return entries
-
-
-def linear_modules(model: nn.Module) -> list[tuple[str, nn.Linear]]:
-    """Every nn.Linear with its dotted path, in registration order."""
-    return [(name, m) for name, m in nn.Module.named_modules(model) if isinstance(m, nn.Linear)]
-
-
-def final_linear(model: nn.Module, example: torch.Tensor) -> tuple[str, nn.Linear] | None:
-    """The Linear layer that runs last in a forward pass on ``example`` (the classifier head), with its path.
-
-    Found by running the model, not by knowing the architecture: hooks record the order in which
-    Linear layers execute. The model is put in eval mode for the pass and given back its own modes.
-    """
-    order: list[str] = []
-    modules = dict(linear_modules(model))
-    handles = [m.register_forward_hook(lambda mod, args, out, name=name: order.append(name))
-               for name, m in modules.items()]
-    modes = [(m, m.training) for m in nn.Module.modules(model)]
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(example)
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in modes:
-            module.training = training
-    return (order[-1], modules[order[-1]]) if order else None

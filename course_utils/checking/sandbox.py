@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import linecache
 import sys
-import sysconfig
 import traceback
 from pathlib import Path
 from types import FunctionType, TracebackType
@@ -12,15 +11,12 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from ..paths import is_library_file
 from . import integrity
 from .integrity import Tampered
 from .state import clean_check_state
-from .timelimit import PACKAGE_DIR, TimeLimitExceeded, limit_expired
+from .timelimit import TimeLimitExceeded, limit_expired
 
-# Files of the Python installation and installed packages: a traceback that stays inside them is no
-# learner code's doing. (The course package itself counts as library code too.)
-_LIBRARY_DIRS = tuple({str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "platstdlib", "purelib",
-                                                                                     "platlib")} | {PACKAGE_DIR})
 
 
 class NotAttempted(Exception):
@@ -64,9 +60,6 @@ def safe_str(value: Any, limit: int = 300) -> str:
         return f"<{type_name(value)} object whose str() raised {type_name(exc)}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
-
-def is_library_file(filename: str) -> bool:
-    return filename.startswith(_LIBRARY_DIRS) or filename.startswith("<frozen ")
 
 
 def learner_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:

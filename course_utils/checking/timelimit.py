@@ -24,10 +24,11 @@ import sys
 import threading
 import time
 from numbers import Real
-from pathlib import Path
 from typing import Any, Callable
 
-PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+from ..paths import PACKAGE_DIR
+
+_PACKAGE = str(PACKAGE_DIR)
 MAX_SECONDS = 600.0
 WALL_FACTOR = 3.0  # the wall-clock backstop, as a multiple of the computing-time limit
 _TICK = 0.01  # seconds between injections once the deadline has passed
@@ -83,7 +84,7 @@ def _cpu_clock() -> Callable[[], float]:
 
 
 def _in_package(frame) -> bool:
-    return frame.f_code.co_filename.startswith(PACKAGE_DIR)
+    return frame.f_code.co_filename.startswith(_PACKAGE)
 
 
 class _Guard:

@@ -1,5 +1,5 @@
-"""The `course` command: doctor (is this machine ready?), setup (build what lessons need), grade (run notebooks in
-fresh processes and check every exercise). Also `python -m course_utils`."""
+"""The `course` command: doctor (is this machine ready?), setup (build what lessons need), list (the exercises and
+mistakes), grade (run notebooks in fresh processes and check every exercise). Also `python -m course_utils`."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("doctor", help="check that this machine can run the course (exit 0 when it can)")
     commands.add_parser("setup", help="build and verify the dataset and the backbone now")
+    commands.add_parser("list", help="every lesson's exercises and the mistake ids show_symptom can show")
     grade = commands.add_parser("grade", help="run notebooks in fresh processes and check every exercise",
                                 description="Grade notebooks: each runs in its own fresh process, killed after "
                                 "--timeout seconds; every exercise of its lesson is checked against the functions "
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         from ..prepare import prepare
         prepare()
         return 0
+    if args.command == "list":
+        from .listing import run_list
+        return run_list()
     from .grade import run_grade
     return run_grade(args.notebooks, timeout=args.timeout, report=args.report, jobs=args.jobs)
 

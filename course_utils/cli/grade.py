@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
+from ..paths import CHECKOUT
 from ..runtime import course_env, cpu_count
 from .exercises_of import exercises_in
 from .reports import print_progress, print_summary, print_table, write_report
@@ -195,7 +196,7 @@ def grade_all(notebooks: list[Path], timeout: float, jobs: int | None = None, pr
 
 
 def _own_exercises() -> Path | None:
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+    for root in (Path.cwd(), CHECKOUT):
         if (root / "exercises").is_dir():
             return root / "exercises"
     return None

@@ -7,15 +7,19 @@ import numpy as np
 import torch
 from torchvision.transforms import functional as TF
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- to_batch: wrong answers
 
+@wrong_answer("to_batch")
 def hwc_not_permuted(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3].copy()).float().div(255).unsqueeze(0)
 
 
+@wrong_answer("to_batch")
 def view_instead_of_permute(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
@@ -23,36 +27,42 @@ def view_instead_of_permute(image):
     return torch.from_numpy(image[..., :3].copy()).view(1, 3, height, width).float() / 255
 
 
+@wrong_answer("to_batch")
 def missing_batch_dim(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float() / 255
 
 
+@wrong_answer("to_batch")
 def not_scaled(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float().unsqueeze(0)
 
 
+@wrong_answer("to_batch")
 def wrong_dtype(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3] / 255.0).permute(2, 0, 1).unsqueeze(0)
 
 
+@wrong_answer("to_batch")
 def grayscale_not_expanded(image):
     if image.ndim == 2:
         image = image[..., None]
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
 
 
+@wrong_answer("to_batch")
 def alpha_not_dropped(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image.copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
 
 
+@wrong_answer("to_batch", "modified_input")
 def to_batch_modified_input(image):
     if image.ndim == 3:
         image[:] = image[..., ::-1].copy()  # "BGR to RGB", done in place on the caller's array
@@ -61,31 +71,22 @@ def to_batch_modified_input(image):
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
 
 
-TO_BATCH_BROKEN = {
-    "hwc_not_permuted": hwc_not_permuted,
-    "view_instead_of_permute": view_instead_of_permute,
-    "missing_batch_dim": missing_batch_dim,
-    "not_scaled": not_scaled,
-    "wrong_dtype": wrong_dtype,
-    "grayscale_not_expanded": grayscale_not_expanded,
-    "alpha_not_dropped": alpha_not_dropped,
-    "modified_input": to_batch_modified_input,
-}
-
-
 # ---------------------------------------------------------------- to_batch: correct answers in other styles
 
+@alternative("to_batch")
 def to_batch_with_to_tensor(image):
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return TF.to_tensor(np.ascontiguousarray(image[..., :3])).unsqueeze(0)
 
 
+@alternative("to_batch")
 def to_batch_with_movedim(image):
     rgb = np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image[..., :3]
     return torch.as_tensor(np.ascontiguousarray(rgb)).movedim(-1, 0)[None].to(torch.float32).mul(1 / 255)
 
 
+@alternative("to_batch")
 def to_batch_in_numpy(image):
     if len(image.shape) == 2:
         image = np.dstack([image, image, image])
@@ -93,45 +94,38 @@ def to_batch_in_numpy(image):
     return torch.from_numpy(chw)[None]
 
 
-TO_BATCH_ALTERNATIVES = (to_batch_with_to_tensor, to_batch_with_movedim, to_batch_in_numpy)
-
-
 # ---------------------------------------------------------------- flatten_features
 
+@wrong_answer("flatten_features")
 def flatten_all(x):
     return x.flatten()
 
 
+@wrong_answer("flatten_features")
 def batch_mixed(x):
     return x.reshape(-1, x.shape[0]).T
 
 
+@wrong_answer("flatten_features")
 def squeezed_batch(x):
     return torch.flatten(x.squeeze(), 1)
 
 
+@wrong_answer("flatten_features", "modified_input")
 def flatten_modified_input(x):
     return torch.flatten(x.relu_(), 1)
 
 
-FLATTEN_BROKEN = {
-    "flatten_all": flatten_all,
-    "batch_mixed": batch_mixed,
-    "squeezed_batch": squeezed_batch,
-    "modified_input": flatten_modified_input,
-}
-
-
+@alternative("flatten_features")
 def flatten_with_reshape(x):
     return x.reshape(len(x), -1)
 
 
+@alternative("flatten_features")
 def flatten_with_module(x):
     return torch.nn.Flatten()(x)
 
 
+@alternative("flatten_features")
 def flatten_with_view(x):
     return x.view(x.shape[0], x.shape[1] * x.shape[2] * x.shape[3])
-
-
-FLATTEN_ALTERNATIVES = (flatten_with_reshape, flatten_with_module, flatten_with_view)

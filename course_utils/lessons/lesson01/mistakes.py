@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 from ...catalogue import Mistake, Variant
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
-
 
 def _shape(value) -> str:
     return "[" + ", ".join(map(str, value.shape)) + "]"
@@ -43,12 +39,11 @@ def _plot_view(figure, broken: Variant, fixed: Variant) -> None:
 MISTAKES = (
     Mistake(
         id="hwc_not_permuted",
-        lesson=LESSON,
         title="Image left as height x width x channels",
         setup=CONV_SETUP,
-        broken="batch = torch.from_numpy(image).float().div(255).unsqueeze(0)   # [1, H, W, 3]\n"
+        broken_code="batch = torch.from_numpy(image).float().div(255).unsqueeze(0)   # [1, H, W, 3]\n"
                "features = conv(batch)\n",
-        fixed="batch = torch.from_numpy(image).permute(2, 0, 1).float().div(255).unsqueeze(0)   # [1, 3, H, W]\n"
+        fixed_code="batch = torch.from_numpy(image).permute(2, 0, 1).float().div(255).unsqueeze(0)   # [1, 3, H, W]\n"
               "features = conv(batch)\n",
         record=("batch", "features"),
         summarize=_error_vs_shape("features"),
@@ -58,11 +53,10 @@ MISTAKES = (
     ),
     Mistake(
         id="view_instead_of_permute",
-        lesson=LESSON,
         title="view/reshape used to reorder axes",
         setup="image = demo_image(height=32, width=48)          # NumPy, height x width x channels, uint8\n",
-        broken="batch = torch.from_numpy(image).view(1, 3, 32, 48).float() / 255\n",
-        fixed="batch = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255\n",
+        broken_code="batch = torch.from_numpy(image).view(1, 3, 32, 48).float() / 255\n",
+        fixed_code="batch = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255\n",
         record=("batch",),
         summarize=_summarize_view,
         explanation="view and reshape keep the values in memory order and only relabel the shape, so the "
@@ -72,12 +66,11 @@ MISTAKES = (
     ),
     Mistake(
         id="grayscale_not_expanded",
-        lesson=LESSON,
         title="Grayscale image fed to a 3-channel model",
         setup=CONV_SETUP + "gray = image.mean(axis=2).astype(np.uint8)    # height x width, one channel\n",
-        broken="batch = torch.from_numpy(gray).float().div(255)[None, None]   # [1, 1, H, W]\n"
+        broken_code="batch = torch.from_numpy(gray).float().div(255)[None, None]   # [1, 1, H, W]\n"
                "features = conv(batch)\n",
-        fixed="batch = torch.from_numpy(gray).float().div(255)[None, None].expand(-1, 3, -1, -1)   # [1, 3, H, W]\n"
+        fixed_code="batch = torch.from_numpy(gray).float().div(255)[None, None].expand(-1, 3, -1, -1)   # [1, 3, H, W]\n"
               "features = conv(batch)\n",
         record=("batch", "features"),
         summarize=_error_vs_shape("features"),
@@ -87,7 +80,6 @@ MISTAKES = (
     ),
     Mistake(
         id="flatten_all",
-        lesson=LESSON,
         title="Flattening away the batch dimension",
         setup="""\
 features = nn.Sequential(nn.Conv2d(3, 8, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(4))
@@ -95,8 +87,8 @@ classifier = nn.Linear(8 * 8 * 8, 5)             # expects 512 features per imag
 images = torch.rand(4, 3, 32, 32)                # a batch of 4 images
 maps = features(images)                          # [4, 8, 8, 8]
 """,
-        broken="logits = classifier(maps.flatten())      # [2048]: all 4 images in one vector\n",
-        fixed="logits = classifier(maps.flatten(1))     # [4, 512]: one row per image\n",
+        broken_code="logits = classifier(maps.flatten())      # [2048]: all 4 images in one vector\n",
+        fixed_code="logits = classifier(maps.flatten(1))     # [4, 512]: one row per image\n",
         record=("maps", "logits"),
         summarize=_error_vs_shape("logits"),
         explanation="flatten() with no argument merges every dimension, batch included, so the Linear layer "

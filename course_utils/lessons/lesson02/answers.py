@@ -1,9 +1,12 @@
 """Lesson 02 answers the checkers know: one wrong answer per named mistake, and correct answers written other ways."""
 import torch
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- train_step: wrong answers
 
+@wrong_answer("train_step")
 def forgot_zero_grad(model, inputs, targets, loss_fn, optimizer):
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -11,6 +14,7 @@ def forgot_zero_grad(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
+@wrong_answer("train_step")
 def forgot_backward(model, inputs, targets, loss_fn, optimizer):
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
@@ -18,6 +22,7 @@ def forgot_backward(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
+@wrong_answer("train_step")
 def forgot_step(model, inputs, targets, loss_fn, optimizer):
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
@@ -25,6 +30,7 @@ def forgot_step(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
+@wrong_answer("train_step")
 def zero_grad_between_backward_and_step(model, inputs, targets, loss_fn, optimizer):
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -33,6 +39,7 @@ def zero_grad_between_backward_and_step(model, inputs, targets, loss_fn, optimiz
     return loss.item()
 
 
+@wrong_answer("train_step")
 def returns_tensor(model, inputs, targets, loss_fn, optimizer):
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
@@ -41,6 +48,7 @@ def returns_tensor(model, inputs, targets, loss_fn, optimizer):
     return loss
 
 
+@wrong_answer("train_step", "modified_input")
 def train_step_modified_input(model, inputs, targets, loss_fn, optimizer):
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
@@ -50,18 +58,9 @@ def train_step_modified_input(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
-TRAIN_STEP_BROKEN = {
-    "forgot_zero_grad": forgot_zero_grad,
-    "forgot_backward": forgot_backward,
-    "forgot_step": forgot_step,
-    "zero_grad_between_backward_and_step": zero_grad_between_backward_and_step,
-    "returns_tensor": returns_tensor,
-    "modified_input": train_step_modified_input,
-}
-
-
 # ---------------------------------------------------------------- train_step: correct answers in other styles
 
+@alternative("train_step")
 def train_step_model_zero_grad(model, inputs, targets, loss_fn, optimizer):
     model.zero_grad()
     loss = loss_fn(model(inputs), targets)
@@ -70,6 +69,7 @@ def train_step_model_zero_grad(model, inputs, targets, loss_fn, optimizer):
     return float(loss.detach())
 
 
+@alternative("train_step")
 def train_step_manual_clear(model, inputs, targets, loss_fn, optimizer):
     for p in model.parameters():
         p.grad = None
@@ -80,6 +80,7 @@ def train_step_manual_clear(model, inputs, targets, loss_fn, optimizer):
     return loss.detach().item()
 
 
+@alternative("train_step")
 def train_step_zero_before_backward(model, inputs, targets, loss_fn, optimizer):
     loss = loss_fn(model(inputs), targets)
     optimizer.zero_grad(set_to_none=False)
@@ -88,6 +89,7 @@ def train_step_zero_before_backward(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
+@alternative("train_step")
 def train_step_clear_after_step(model, inputs, targets, loss_fn, optimizer):
     loss = loss_fn(model(inputs), targets)   # the style of many books: clear at the end of the step
     loss.backward()
@@ -96,6 +98,7 @@ def train_step_clear_after_step(model, inputs, targets, loss_fn, optimizer):
     return loss.item()
 
 
+@alternative("train_step")
 def train_step_closure(model, inputs, targets, loss_fn, optimizer):
     def closure():                       # the style optimizers such as LBFGS require
         optimizer.zero_grad()
@@ -105,22 +108,21 @@ def train_step_closure(model, inputs, targets, loss_fn, optimizer):
     return optimizer.step(closure).item()
 
 
-TRAIN_STEP_ALTERNATIVES = (train_step_model_zero_grad, train_step_manual_clear, train_step_zero_before_backward,
-                           train_step_clear_after_step, train_step_closure)
-
-
 # ---------------------------------------------------------------- evaluate: wrong answers
 
+@wrong_answer("evaluate")
 def forgot_eval(model, loader):
     with torch.no_grad():
         return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
 
 
+@wrong_answer("evaluate")
 def tracks_gradients(model, loader):
     model.eval()
     return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
 
 
+@wrong_answer("evaluate")
 def mean_of_batch_accuracies(model, loader):
     model.eval()
     accuracies = []
@@ -130,6 +132,7 @@ def mean_of_batch_accuracies(model, loader):
     return sum(accuracies) / len(accuracies)
 
 
+@wrong_answer("evaluate")
 def argmax_wrong_dim(model, loader):
     model.eval()
     correct = 0
@@ -139,6 +142,7 @@ def argmax_wrong_dim(model, loader):
     return correct / len(loader.dataset)
 
 
+@wrong_answer("evaluate", "modified_input")
 def evaluate_modified_input(model, loader):
     model.eval()
     inputs, targets = loader.dataset.tensors     # the whole dataset at once, without batches
@@ -147,17 +151,9 @@ def evaluate_modified_input(model, loader):
         return (model(inputs).argmax(1) == targets).float().mean().item()
 
 
-EVALUATE_BROKEN = {
-    "forgot_eval": forgot_eval,
-    "tracks_gradients": tracks_gradients,
-    "mean_of_batch_accuracies": mean_of_batch_accuracies,
-    "argmax_wrong_dim": argmax_wrong_dim,
-    "modified_input": evaluate_modified_input,
-}
-
-
 # ---------------------------------------------------------------- evaluate: correct answers in other styles
 
+@alternative("evaluate")
 @torch.inference_mode()
 def evaluate_inference_mode(model, loader):
     model.eval()
@@ -169,12 +165,10 @@ def evaluate_inference_mode(model, loader):
     return right / total
 
 
+@alternative("evaluate")
 def evaluate_concatenated(model, loader):
     model.train(False)
     with torch.no_grad():
         predictions = torch.cat([model(x).argmax(-1) for x, _ in loader])
     targets = torch.cat([y for _, y in loader])
     return (predictions == targets).float().mean().item()
-
-
-EVALUATE_ALTERNATIVES = (evaluate_inference_mode, evaluate_concatenated)

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import torch
 
-from ...checking.exercise import Exercise
-from .. import lesson_of
-from . import answers
-from .evaluate_check import check_evaluate
-from .train_step_check import check_train_step
-
-LESSON = lesson_of(__name__)
+from ..declare import exercise
+from .checks import check_evaluate, check_train_step
 
 
 # ---------------------------------------------------------------- train_step
 
+@exercise(
+    task="run one optimisation step and return the loss before the update as a Python float",
+    check=check_train_step,
+    hints=(
+        "Five calls in a fixed order: clear old gradients, forward, loss, backward, update.",
+        "optimizer.zero_grad(); loss = loss_fn(model(inputs), targets); loss.backward(); optimizer.step()",
+        "Return loss.item(), a plain float, not the loss tensor.",
+    ),
+)
 def train_step(model, inputs, targets, loss_fn, optimizer) -> float:
     """One optimisation step; returns the loss measured before the update, as a Python float."""
     optimizer.zero_grad()
@@ -25,6 +29,16 @@ def train_step(model, inputs, targets, loss_fn, optimizer) -> float:
 
 # ---------------------------------------------------------------- evaluate
 
+@exercise(
+    task="return the accuracy over every sample of the loader, in eval mode and without tracking gradients",
+    check=check_evaluate,
+    hints=(
+        "Two switches before the loop: eval mode for Dropout/BatchNorm, and no gradient tracking.",
+        "model.eval() and `with torch.no_grad():`. Predictions are outputs.argmax(dim=1).",
+        "Keep running totals: correct += (predictions == targets).sum().item(); total += targets.numel(); "
+        "return correct / total at the end.",
+    ),
+)
 def evaluate(model, loader) -> float:
     """Accuracy of ``model`` over every sample in ``loader``, in eval mode without gradients."""
     model.eval()
@@ -35,36 +49,3 @@ def evaluate(model, loader) -> float:
             correct += (predictions == targets).sum().item()
             total += targets.numel()
     return correct / total
-
-
-EXERCISES = (
-    Exercise(
-        name="train_step",
-        lesson=LESSON,
-        task="run one optimisation step and return the loss before the update as a Python float",
-        check=check_train_step,
-        solution=train_step,
-        hints=(
-            "Five calls in a fixed order: clear old gradients, forward, loss, backward, update.",
-            "optimizer.zero_grad(); loss = loss_fn(model(inputs), targets); loss.backward(); optimizer.step()",
-            "Return loss.item(), a plain float, not the loss tensor.",
-        ),
-        broken=answers.TRAIN_STEP_BROKEN,
-        alternatives=answers.TRAIN_STEP_ALTERNATIVES,
-    ),
-    Exercise(
-        name="evaluate",
-        lesson=LESSON,
-        task="return the accuracy over every sample of the loader, in eval mode and without tracking gradients",
-        check=check_evaluate,
-        solution=evaluate,
-        hints=(
-            "Two switches before the loop: eval mode for Dropout/BatchNorm, and no gradient tracking.",
-            "model.eval() and `with torch.no_grad():`. Predictions are outputs.argmax(dim=1).",
-            "Keep running totals: correct += (predictions == targets).sum().item(); total += targets.numel(); "
-            "return correct / total at the end.",
-        ),
-        broken=answers.EVALUATE_BROKEN,
-        alternatives=answers.EVALUATE_ALTERNATIVES,
-    ),
-)

@@ -6,10 +6,6 @@ import math
 from ...catalogue import Mistake, Variant
 from ...catalogue.plots import series_plot
 from ...display import BROKEN, FIXED
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
-
 
 def _first_non_finite(losses: list[float]) -> int | None:
     return next((i for i, value in enumerate(losses) if not math.isfinite(value)), None)
@@ -116,12 +112,11 @@ def _summarize_eval(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="float_targets",
-        lesson=LESSON,
         title="Float class labels given to CrossEntropyLoss",
         setup="logits = torch.randn(4, 5)                       # 4 samples, 5 classes\n"
               "labels = [0, 3, 1, 4]\nloss_fn = nn.CrossEntropyLoss()\n",
-        broken="targets = torch.tensor(labels, dtype=torch.float32)\nloss = loss_fn(logits, targets)\n",
-        fixed="targets = torch.tensor(labels)                   # int64 class indices\nloss = loss_fn(logits, targets)\n",
+        broken_code="targets = torch.tensor(labels, dtype=torch.float32)\nloss = loss_fn(logits, targets)\n",
+        fixed_code="targets = torch.tensor(labels)                   # int64 class indices\nloss = loss_fn(logits, targets)\n",
         record=("targets", "loss"),
         summarize=lambda b, f: f"broken: {b.error}; fixed: loss {f.values['loss'].item():.4f} with targets of dtype "
                                f"{f.values['targets'].dtype}",
@@ -132,10 +127,9 @@ MISTAKES = (
     ),
     Mistake(
         id="forgot_zero_grad",
-        lesson=LESSON,
         title="Gradients never cleared between steps",
         setup=TRAIN_SETUP,
-        broken="""\
+        broken_code="""\
 for step in range(40):
     loss = loss_fn(model(inputs), targets)
     loss.backward()                              # adds to the gradients of every earlier step
@@ -143,7 +137,7 @@ for step in range(40):
     optimizer.step()
     losses.append(loss.item())
 """,
-        fixed="""\
+        fixed_code="""\
 for step in range(40):
     optimizer.zero_grad()                        # start each step from zero
     loss = loss_fn(model(inputs), targets)
@@ -161,12 +155,11 @@ for step in range(40):
     ),
     Mistake(
         id="softmax_before_ce",
-        lesson=LESSON,
         title="Softmax applied before CrossEntropyLoss",
         setup=CLASSIFY_SETUP,
-        broken="model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, num_classes), nn.Softmax(dim=1))\n"
+        broken_code="model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, num_classes), nn.Softmax(dim=1))\n"
                + CLASSIFY_LOOP,
-        fixed="model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, num_classes))     # raw logits\n"
+        fixed_code="model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, num_classes))     # raw logits\n"
               + CLASSIFY_LOOP,
         record=("losses",),
         summarize=_summarize_softmax,
@@ -178,11 +171,10 @@ for step in range(40):
     ),
     Mistake(
         id="lr_too_high",
-        lesson=LESSON,
         title="Learning rate far too high",
         setup=TRAIN_SETUP.replace("optimizer = torch.optim.SGD(model.parameters(), lr=0.02)\n", ""),
-        broken="optimizer = torch.optim.SGD(model.parameters(), lr=1.0)\n" + TRAIN_LOOP,
-        fixed="optimizer = torch.optim.SGD(model.parameters(), lr=0.02)\n" + TRAIN_LOOP,
+        broken_code="optimizer = torch.optim.SGD(model.parameters(), lr=1.0)\n" + TRAIN_LOOP,
+        fixed_code="optimizer = torch.optim.SGD(model.parameters(), lr=0.02)\n" + TRAIN_LOOP,
         record=("losses",),
         summarize=_summarize_lr,
         explanation="Each step moves the weights by lr times the gradient. When that jump is larger than the "
@@ -193,16 +185,15 @@ for step in range(40):
     ),
     Mistake(
         id="forgot_eval",
-        lesson=LESSON,
         title="Predicting in training mode",
         setup=EVAL_SETUP,
-        broken="""\
+        broken_code="""\
 with torch.no_grad():
     first = model(images)
     second = model(images)
 stats_after = model[1].running_mean.clone()
 """,
-        fixed="""\
+        fixed_code="""\
 model.eval()                                     # Dropout off, BatchNorm uses its stored statistics
 with torch.no_grad():
     first = model(images)

@@ -4,43 +4,46 @@ import math
 import torch
 from torch import nn
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- conv_output_size
 
+@wrong_answer("conv_output_size")
 def forgot_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride
 
 
+@wrong_answer("conv_output_size")
 def ignored_dilation(size, kernel_size, stride=1, padding=0, dilation=1):
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
+@wrong_answer("conv_output_size")
 def not_floored(size, kernel_size, stride=1, padding=0, dilation=1):
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1
 
 
-CONV_BROKEN = {"forgot_plus_one": forgot_plus_one, "ignored_dilation": ignored_dilation, "not_floored": not_floored}
-
-
+@alternative("conv_output_size")
 def conv_output_size_with_floor(size, kernel_size, stride=1, padding=0, dilation=1):
     return math.floor((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1
 
 
+@alternative("conv_output_size")
 def conv_output_size_measured(size, kernel_size, stride=1, padding=0, dilation=1):
     conv = nn.Conv2d(1, 1, kernel_size, stride, padding, dilation)
     return int(conv(torch.zeros(1, 1, size, size)).shape[-1])
 
 
+@alternative("conv_output_size")
 def conv_output_size_numpy(size, kernel_size, stride=1, padding=0, dilation=1):
     import numpy as np
     return np.int64(size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1  # a NumPy integer
 
 
-CONV_ALTERNATIVES = (conv_output_size_with_floor, conv_output_size_measured, conv_output_size_numpy)
-
-
 # ---------------------------------------------------------------- build_cnn
 
+@wrong_answer("build_cnn")
 def wrong_in_features(num_classes):
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -50,6 +53,7 @@ def wrong_in_features(num_classes):
     )
 
 
+@wrong_answer("build_cnn")
 def softmax_before_ce(num_classes):
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -59,6 +63,7 @@ def softmax_before_ce(num_classes):
     )
 
 
+@wrong_answer("build_cnn")
 def ignores_num_classes(num_classes):
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -68,10 +73,7 @@ def ignores_num_classes(num_classes):
     )
 
 
-CNN_BROKEN = {"wrong_in_features": wrong_in_features, "softmax_before_ce": softmax_before_ce,
-              "ignores_num_classes": ignores_num_classes}
-
-
+@alternative("build_cnn")
 def build_cnn_pooled(num_classes):
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -80,6 +82,7 @@ def build_cnn_pooled(num_classes):
     )
 
 
+@alternative("build_cnn")
 class ModuleCNN(nn.Module):
     """The class style: layers in __init__, the data flow in forward."""
 
@@ -96,12 +99,10 @@ class ModuleCNN(nn.Module):
         return self.head(torch.flatten(self.features(x), 1))
 
 
+@alternative("build_cnn")
 def build_cnn_lazy(num_classes):
     return nn.Sequential(   # lazy layers infer their input sizes on the first forward pass
         nn.LazyConv2d(16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.LazyConv2d(32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.LazyLinear(num_classes),
     )
-
-
-CNN_ALTERNATIVES = (build_cnn_pooled, ModuleCNN, build_cnn_lazy)

@@ -2,10 +2,6 @@
 from __future__ import annotations
 
 from ...catalogue import Mistake, Variant
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
-
 
 def _summarize(broken: Variant, fixed: Variant) -> str:
     shape = list(fixed.values["logits"].shape)
@@ -15,7 +11,6 @@ def _summarize(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="wrong_in_features",
-        lesson=LESSON,
         title="Linear layer sized for a different input size",
         setup="""\
 images = torch.rand(2, 3, 64, 64)                # two 64 x 64 RGB images
@@ -24,10 +19,10 @@ features = nn.Sequential(
     nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 32 -> 16
 )
 """,
-        broken="in_features = 32 * 8 * 8                        # worked out for 32 x 32 images\n"
+        broken_code="in_features = 32 * 8 * 8                        # worked out for 32 x 32 images\n"
                "classifier = nn.Linear(in_features, 5)\n"
                "logits = classifier(torch.flatten(features(images), 1))\n",
-        fixed="in_features = features(torch.zeros(1, 3, 64, 64)).numel()   # measured: 32 * 16 * 16\n"
+        fixed_code="in_features = features(torch.zeros(1, 3, 64, 64)).numel()   # measured: 32 * 16 * 16\n"
               "classifier = nn.Linear(in_features, 5)\n"
               "logits = classifier(torch.flatten(features(images), 1))\n",
         record=("in_features", "logits"),

@@ -6,9 +6,12 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 from torchvision.transforms import v2
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- build_transforms: wrong answers
 
+@wrong_answer("build_transforms")
 def skip_normalization(weights):
     preset = weights.transforms()
     size = preset.crop_size[0]
@@ -19,6 +22,7 @@ def skip_normalization(weights):
     return train_tf, val_tf
 
 
+@wrong_answer("build_transforms")
 def wrong_normalization(weights):
     preset = weights.transforms()
     size = preset.crop_size[0]
@@ -30,6 +34,7 @@ def wrong_normalization(weights):
     return train_tf, val_tf
 
 
+@wrong_answer("build_transforms")
 def augment_validation(weights):
     preset = weights.transforms()
     train_tf = transforms.Compose([transforms.RandomResizedCrop(preset.crop_size[0]), transforms.RandomHorizontalFlip(),
@@ -37,10 +42,12 @@ def augment_validation(weights):
     return train_tf, train_tf
 
 
+@wrong_answer("build_transforms")
 def train_not_augmented(weights):
     return weights.transforms(), weights.transforms()
 
 
+@wrong_answer("build_transforms")
 def wrong_size(weights):
     preset = weights.transforms()
     normalize = transforms.Normalize(preset.mean, preset.std)
@@ -50,6 +57,7 @@ def wrong_size(weights):
     return train_tf, val_tf
 
 
+@wrong_answer("build_transforms", "modified_input")
 def transforms_modified_input(weights):
     weights.meta["mean"] = [0.5, 0.5, 0.5]      # "simplifies" the shared weights object
     preset = weights.transforms()
@@ -58,18 +66,9 @@ def transforms_modified_input(weights):
     return train_tf, preset
 
 
-TRANSFORMS_BROKEN = {
-    "skip_normalization": skip_normalization,
-    "wrong_normalization": wrong_normalization,
-    "augment_validation": augment_validation,
-    "train_not_augmented": train_not_augmented,
-    "wrong_size": wrong_size,
-    "modified_input": transforms_modified_input,
-}
-
-
 # ---------------------------------------------------------------- build_transforms: correct answers in other styles
 
+@alternative("build_transforms")
 def transforms_v2(weights):
     preset = weights.transforms()
     train_tf = v2.Compose([v2.ToImage(), v2.RandomResizedCrop(preset.crop_size, scale=(0.5, 1.0), antialias=True),
@@ -78,6 +77,7 @@ def transforms_v2(weights):
     return train_tf, preset
 
 
+@alternative("build_transforms")
 def transforms_explicit(weights):
     preset = weights.transforms()
     val_tf = transforms.Compose([transforms.Resize(preset.resize_size, antialias=True),
@@ -89,11 +89,9 @@ def transforms_explicit(weights):
     return train_tf, val_tf
 
 
-TRANSFORMS_ALTERNATIVES = (transforms_v2, transforms_explicit)
-
-
 # ---------------------------------------------------------------- make_loaders: wrong answers
 
+@wrong_answer("make_loaders")
 def train_not_shuffled(root, train_tf, val_tf, batch_size):
     train_set = datasets.ImageFolder(Path(root) / "train", transform=train_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=val_tf)
@@ -102,6 +100,7 @@ def train_not_shuffled(root, train_tf, val_tf, batch_size):
     return DataLoader(train_set, batch_size), DataLoader(val_set, batch_size)
 
 
+@wrong_answer("make_loaders")
 def transforms_swapped(root, train_tf, val_tf, batch_size):
     train_set = datasets.ImageFolder(Path(root) / "train", transform=val_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=train_tf)
@@ -110,12 +109,14 @@ def transforms_swapped(root, train_tf, val_tf, batch_size):
     return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
 
 
+@wrong_answer("make_loaders")
 def class_to_idx_mismatch(root, train_tf, val_tf, batch_size):
     train_set = datasets.ImageFolder(Path(root) / "train", transform=train_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=val_tf)
     return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
 
 
+@wrong_answer("make_loaders", "modified_input")
 def loaders_modified_input(root, train_tf, val_tf, batch_size):
     for stray in sorted(Path(root).rglob("*.png"))[:1]:
         stray.unlink()                              # "cleans up" an image it does not like
@@ -126,16 +127,9 @@ def loaders_modified_input(root, train_tf, val_tf, batch_size):
     return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
 
 
-LOADERS_BROKEN = {
-    "train_not_shuffled": train_not_shuffled,
-    "transforms_swapped": transforms_swapped,
-    "class_to_idx_mismatch": class_to_idx_mismatch,
-    "modified_input": loaders_modified_input,
-}
-
-
 # ---------------------------------------------------------------- make_loaders: correct answers in other styles
 
+@alternative("make_loaders")
 def loaders_class_to_idx(root, train_tf, val_tf, batch_size):
     train_set = datasets.ImageFolder(Path(root) / "train", transform=train_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=val_tf)
@@ -144,6 +138,7 @@ def loaders_class_to_idx(root, train_tf, val_tf, batch_size):
     return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
 
 
+@alternative("make_loaders")
 def loaders_symmetric_difference(root, train_tf, val_tf, batch_size):
     train_set = datasets.ImageFolder(f"{root}/train", train_tf)
     val_set = datasets.ImageFolder(f"{root}/val", val_tf)
@@ -152,6 +147,3 @@ def loaders_symmetric_difference(root, train_tf, val_tf, batch_size):
         raise ValueError(f"class folders differ between splits: {sorted(differ)}")
     return (DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=False),
             DataLoader(val_set, batch_size=batch_size))
-
-
-LOADERS_ALTERNATIVES = (loaders_class_to_idx, loaders_symmetric_difference)

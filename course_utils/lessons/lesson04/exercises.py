@@ -7,17 +7,23 @@ from pathlib import Path
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from ...checking.exercise import Exercise
-from .. import lesson_of
-from . import answers
-from .loaders_check import check_make_loaders
-from .transforms_check import check_build_transforms
-
-LESSON = lesson_of(__name__)
+from ..declare import exercise
+from .checks import check_build_transforms, check_make_loaders
 
 
 # ---------------------------------------------------------------- build_transforms
 
+@exercise(
+    task="build (train_tf, val_tf) for a weights object: val_tf equal to weights.transforms(), train_tf randomly "
+         "augmented, both normalised with the weights' mean and std at the weights' crop size",
+    check=check_build_transforms,
+    hints=(
+        "Everything you need is on weights.transforms(): crop_size, mean and std.",
+        "val_tf = weights.transforms(). For training, randomise the crop and flip, then convert and normalise.",
+        "transforms.Compose([RandomResizedCrop(size), RandomHorizontalFlip(), ToTensor(), Normalize(mean, std)]) "
+        "with size = val_tf.crop_size[0], mean = val_tf.mean, std = val_tf.std.",
+    ),
+)
 def build_transforms(weights):
     """(train_tf, val_tf) for ``weights``: val_tf is weights.transforms(); train_tf augments, same size and normalisation."""
     val_tf = weights.transforms()
@@ -33,6 +39,16 @@ def build_transforms(weights):
 
 # ---------------------------------------------------------------- make_loaders
 
+@exercise(
+    task="build ImageFolder loaders for root/train (shuffled, train_tf) and root/val (in order, val_tf), "
+         "refusing splits whose class folders differ",
+    check=check_make_loaders,
+    hints=(
+        "One ImageFolder per split, each with its own transform; one DataLoader per dataset.",
+        "Shuffle only the training loader. Compare the two datasets' .classes lists before returning.",
+        "if train_set.classes != val_set.classes: raise ValueError(f'... {train_set.classes} ... {val_set.classes}')",
+    ),
+)
 def make_loaders(root, train_tf, val_tf, batch_size):
     """ImageFolder loaders for root/train (shuffled) and root/val (in order), each with its own transform."""
     root = Path(root)
@@ -42,38 +58,3 @@ def make_loaders(root, train_tf, val_tf, batch_size):
         raise ValueError(f"train classes {train_set.classes} differ from val classes {val_set.classes}")
     return (DataLoader(train_set, batch_size=batch_size, shuffle=True),
             DataLoader(val_set, batch_size=batch_size, shuffle=False))
-
-
-EXERCISES = (
-    Exercise(
-        name="build_transforms",
-        lesson=LESSON,
-        task="build (train_tf, val_tf) for a weights object: val_tf equal to weights.transforms(), train_tf randomly "
-             "augmented, both normalised with the weights' mean and std at the weights' crop size",
-        check=check_build_transforms,
-        solution=build_transforms,
-        hints=(
-            "Everything you need is on weights.transforms(): crop_size, mean and std.",
-            "val_tf = weights.transforms(). For training, randomise the crop and flip, then convert and normalise.",
-            "transforms.Compose([RandomResizedCrop(size), RandomHorizontalFlip(), ToTensor(), Normalize(mean, std)]) "
-            "with size = val_tf.crop_size[0], mean = val_tf.mean, std = val_tf.std.",
-        ),
-        broken=answers.TRANSFORMS_BROKEN,
-        alternatives=answers.TRANSFORMS_ALTERNATIVES,
-    ),
-    Exercise(
-        name="make_loaders",
-        lesson=LESSON,
-        task="build ImageFolder loaders for root/train (shuffled, train_tf) and root/val (in order, val_tf), "
-             "refusing splits whose class folders differ",
-        check=check_make_loaders,
-        solution=make_loaders,
-        hints=(
-            "One ImageFolder per split, each with its own transform; one DataLoader per dataset.",
-            "Shuffle only the training loader. Compare the two datasets' .classes lists before returning.",
-            "if train_set.classes != val_set.classes: raise ValueError(f'... {train_set.classes} ... {val_set.classes}')",
-        ),
-        broken=answers.LOADERS_BROKEN,
-        alternatives=answers.LOADERS_ALTERNATIVES,
-    ),
-)

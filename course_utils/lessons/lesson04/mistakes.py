@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from ...catalogue import Mistake, Variant
 from ...catalogue.plots import bar_plot
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
 
 PRETRAINED_SETUP = """\
 from torchvision import transforms
@@ -48,12 +45,11 @@ def _summarize_classes(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="skip_normalization",
-        lesson=LESSON,
         title="Pretrained model fed unnormalised images",
         setup=PRETRAINED_SETUP,
-        broken="inputs = transforms.CenterCrop(56)(images.float() / 255)      # values in [0, 1]\n"
+        broken_code="inputs = transforms.CenterCrop(56)(images.float() / 255)      # values in [0, 1]\n"
                "result = accuracy(inputs)\n",
-        fixed="inputs = weights.transforms()(images)                         # crop and Normalize(mean, std)\n"
+        fixed_code="inputs = weights.transforms()(images)                         # crop and Normalize(mean, std)\n"
               "result = accuracy(inputs)\n",
         record=("inputs", "result"),
         summarize=_summarize_normalization,
@@ -65,17 +61,16 @@ MISTAKES = (
     ),
     Mistake(
         id="augment_validation",
-        lesson=LESSON,
         title="Random augmentation in the validation transform",
         setup=PRETRAINED_SETUP + """\
 mean, std = weights.transforms().mean, weights.transforms().std
 """,
-        broken="""\
+        broken_code="""\
 val_tf = transforms.Compose([transforms.RandomResizedCrop(56, scale=(0.3, 1.0)), transforms.RandomHorizontalFlip(),
                              transforms.ConvertImageDtype(torch.float), transforms.Normalize(mean, std)])
 scores = [accuracy(torch.stack([val_tf(image) for image in images])) for evaluation in range(4)]
 """,
-        fixed="""\
+        fixed_code="""\
 val_tf = weights.transforms()                    # deterministic: resize, centre crop, normalise
 scores = [accuracy(torch.stack([val_tf(image) for image in images])) for evaluation in range(4)]
 """,
@@ -89,7 +84,6 @@ scores = [accuracy(torch.stack([val_tf(image) for image in images])) for evaluat
     ),
     Mistake(
         id="class_to_idx_mismatch",
-        lesson=LESSON,
         title="Train and validation folders with different classes",
         setup="""\
 from torchvision import datasets
@@ -118,11 +112,11 @@ for step in range(300):
 # A copy of the validation images in which one class folder went missing (verified, rebuilt if changed).
 copy = split_without(root, "val", missing="crescent")
 """,
-        broken="""\
+        broken_code="""\
 val_x, val_y, val_classes = features_and_labels(copy)          # indices counted in this folder
 result = (head(val_x).argmax(1) == val_y).float().mean().item()
 """,
-        fixed="""\
+        fixed_code="""\
 val_x, val_y, val_classes = features_and_labels(copy)
 val_y = torch.tensor([train_classes.index(val_classes[i]) for i in val_y])   # by name, as in training
 result = (head(val_x).argmax(1) == val_y).float().mean().item()

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from torch import nn
 
-from ...checking.exercise import Exercise
-from .. import lesson_of
-from . import answers
-from .heads_check import check_replace_classifier, check_replace_head, prepare_replace_classifier, prepare_replace_head
-
-LESSON = lesson_of(__name__)
+from ..declare import exercise
+from .checks import check_replace_classifier, check_replace_head, prepare_replace_classifier, prepare_replace_head
 
 
 # ---------------------------------------------------------------- replace_head
 
+@exercise(
+    task="give a pretrained ResNet a new fc that maps the model's own in_features (512 for ResNet-18, 2048 "
+         "for ResNet-50) to num_classes, leaving every backbone weight as it was",
+    check=check_replace_head,
+    prepare=prepare_replace_head,
+    hints=(
+        "The head of a torchvision ResNet is the attribute model.fc; assign a new module to it.",
+        "Read the input size from the old head: in_features = model.fc.in_features. Never type 512.",
+        "model.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(model.fc.in_features, num_classes)); return model",
+    ),
+)
 def replace_head(model, num_classes):
     """A ResNet whose fc maps its own in_features to num_classes (after Dropout); the backbone untouched."""
     in_features = model.fc.in_features
@@ -23,6 +30,19 @@ def replace_head(model, num_classes):
 
 # ---------------------------------------------------------------- replace_classifier
 
+@exercise(
+    task="replace the final Linear layer of resnet18, mobilenet_v3_small, efficientnet_b0, convnext_tiny or "
+         "vit_b_16, wherever each keeps it, so the model outputs num_classes scores",
+    check=check_replace_classifier,
+    prepare=prepare_replace_classifier,
+    hints=(
+        "Not every model has .fc: MobileNet and EfficientNet keep their head in model.classifier, ViT in "
+        "model.heads. print(model) shows where.",
+        "The head is the last nn.Linear in model.named_modules(); remember its name and its in_features.",
+        "Split the name at its last dot: the part before names the parent module "
+        "(model.get_submodule(...)); setattr(parent, last_part, nn.Linear(in_features, num_classes)).",
+    ),
+)
 def replace_classifier(model, num_classes):
     """Replace the last nn.Linear layer, wherever the architecture keeps it, by one with num_classes outputs."""
     name, last = None, None
@@ -33,41 +53,3 @@ def replace_classifier(model, num_classes):
     parent = model.get_submodule(parent_path) if parent_path else model
     setattr(parent, attribute, nn.Linear(last.in_features, num_classes))
     return model
-
-
-EXERCISES = (
-    Exercise(
-        name="replace_head",
-        lesson=LESSON,
-        task="give a pretrained ResNet a new fc that maps the model's own in_features (512 for ResNet-18, 2048 "
-             "for ResNet-50) to num_classes, leaving every backbone weight as it was",
-        check=check_replace_head,
-        prepare=prepare_replace_head,
-        solution=replace_head,
-        hints=(
-            "The head of a torchvision ResNet is the attribute model.fc; assign a new module to it.",
-            "Read the input size from the old head: in_features = model.fc.in_features. Never type 512.",
-            "model.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(model.fc.in_features, num_classes)); return model",
-        ),
-        broken=answers.REPLACE_HEAD_BROKEN,
-        alternatives=answers.REPLACE_HEAD_ALTERNATIVES,
-    ),
-    Exercise(
-        name="replace_classifier",
-        lesson=LESSON,
-        task="replace the final Linear layer of resnet18, mobilenet_v3_small, efficientnet_b0, convnext_tiny or "
-             "vit_b_16, wherever each keeps it, so the model outputs num_classes scores",
-        check=check_replace_classifier,
-        prepare=prepare_replace_classifier,
-        solution=replace_classifier,
-        hints=(
-            "Not every model has .fc: MobileNet and EfficientNet keep their head in model.classifier, ViT in "
-            "model.heads. print(model) shows where.",
-            "The head is the last nn.Linear in model.named_modules(); remember its name and its in_features.",
-            "Split the name at its last dot: the part before names the parent module "
-            "(model.get_submodule(...)); setattr(parent, last_part, nn.Linear(in_features, num_classes)).",
-        ),
-        broken=answers.REPLACE_CLASSIFIER_BROKEN,
-        alternatives=answers.REPLACE_CLASSIFIER_ALTERNATIVES,
-    ),
-)

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 from ...catalogue import Mistake, Variant
 from ...catalogue.plots import bar_plot
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
-
 
 def _summarize_outputs(broken: Variant, fixed: Variant) -> str:
     b, f = broken.values, fixed.values
@@ -18,7 +14,6 @@ def _summarize_outputs(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="kept_1000_outputs",
-        lesson=LESSON,
         title="New task, old number of outputs",
         setup="""\
 from course_utils.data import TARGET_TASK, task_arrays
@@ -29,7 +24,7 @@ raw, labels = task_arrays(TARGET_TASK, "val", progress=False, per_class=16)
 images = weights.transforms()(raw.permute(0, 3, 1, 2))          # 80 images of the new task's 5 shapes
 num_classes = 5
 """,
-        broken="""\
+        broken_code="""\
 model.fc = nn.Linear(model.fc.in_features, model.fc.out_features)   # retrained, but still 16 outputs
 model.eval()
 with torch.no_grad():
@@ -37,7 +32,7 @@ with torch.no_grad():
 outputs = model.fc.out_features
 impossible = (predictions >= num_classes).float().mean().item()
 """,
-        fixed="""\
+        fixed_code="""\
 model.fc = nn.Linear(model.fc.in_features, num_classes)             # one output per class of the new task
 model.eval()
 with torch.no_grad():

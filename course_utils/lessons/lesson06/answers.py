@@ -3,21 +3,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- freeze_backbone
 
+@wrong_answer("freeze_backbone")
 def froze_everything(model):
     for parameter in model.parameters():
         parameter.requires_grad = False
     return model
 
 
+@wrong_answer("freeze_backbone")
 def froze_nothing(model):
     for parameter in model.fc.parameters():
         parameter.requires_grad = True
     return model
 
 
+@wrong_answer("freeze_backbone")
 def eval_instead_of_freeze(model):
     model.eval()                                     # "freeze" the model
     for parameter in model.parameters():
@@ -25,6 +30,7 @@ def eval_instead_of_freeze(model):
     return model
 
 
+@wrong_answer("freeze_backbone")
 def froze_only_conv_layers(model):
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
@@ -34,22 +40,21 @@ def froze_only_conv_layers(model):
     return model
 
 
-FREEZE_BROKEN = {"froze_everything": froze_everything, "froze_nothing": froze_nothing,
-                 "eval_instead_of_freeze": eval_instead_of_freeze, "froze_only_conv_layers": froze_only_conv_layers}
-
-
+@alternative("freeze_backbone")
 def freeze_by_name(model):
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.startswith("fc.")
     return model
 
 
+@alternative("freeze_backbone")
 def freeze_with_requires_grad_(model):
     model.requires_grad_(False)
     model.fc.requires_grad_(True)
     return model
 
 
+@alternative("freeze_backbone")
 def freeze_children(model):
     for name, child in model.named_children():
         for parameter in child.parameters():
@@ -57,30 +62,28 @@ def freeze_children(model):
     return model
 
 
-FREEZE_ALTERNATIVES = (freeze_by_name, freeze_with_requires_grad_, freeze_children)
-
-
 # ---------------------------------------------------------------- count_trainable
 
+@wrong_answer("count_trainable")
 def counted_tensors(model):
     params = list(model.parameters())
     return sum(p.requires_grad for p in params), len(params)
 
 
+@wrong_answer("count_trainable")
 def counted_all_as_trainable(model):
     total = sum(p.numel() for p in model.parameters())
     return total, total
 
 
-COUNT_BROKEN = {"counted_tensors": counted_tensors, "counted_all_as_trainable": counted_all_as_trainable}
-
-
+@alternative("count_trainable")
 def count_with_numpy(model):
     sizes = np.array([p.numel() for p in model.parameters()])
     trains = np.array([p.requires_grad for p in model.parameters()])
     return sizes[trains].sum(), sizes.sum()         # NumPy integers
 
 
+@alternative("count_trainable")
 def count_in_a_loop(model):
     trainable = total = 0
     for parameter in model.parameters():
@@ -90,36 +93,31 @@ def count_in_a_loop(model):
     return [trainable, total]
 
 
-COUNT_ALTERNATIVES = (count_with_numpy, count_in_a_loop)
-
-
 # ---------------------------------------------------------------- head_optimizer
 
+@wrong_answer("head_optimizer")
 def optimizer_before_head_replacement(model):
     optimizer = torch.optim.AdamW(model.fc.parameters(), lr=1e-3, weight_decay=1e-4)
     model.fc = nn.Linear(512, 5)                     # a "fresh" head, made after the optimizer
     return optimizer
 
 
+@wrong_answer("head_optimizer")
 def includes_frozen_params(model):
     return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
 
 
+@wrong_answer("head_optimizer")
 def wrong_hyperparameters(model):
     return torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)  # default decay 0.01
 
 
-OPTIMIZER_BROKEN = {"optimizer_before_head_replacement": optimizer_before_head_replacement,
-                    "includes_frozen_params": includes_frozen_params, "wrong_hyperparameters": wrong_hyperparameters}
-
-
+@alternative("head_optimizer")
 def optimizer_from_generator(model):
     return torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=0.001, weight_decay=0.0001)
 
 
+@alternative("head_optimizer")
 def optimizer_with_group(model):
     group = {"params": [p for _, p in model.named_parameters() if p.requires_grad], "lr": 1e-3, "weight_decay": 1e-4}
     return torch.optim.AdamW([group])
-
-
-OPTIMIZER_ALTERNATIVES = (optimizer_from_generator, optimizer_with_group)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import torch
 
-from ...checking.exercise import Exercise
-from .. import lesson_of
-from . import answers
-from .freezing_check import prototype, check_count_trainable, check_freeze_backbone, check_head_optimizer
-
-LESSON = lesson_of(__name__)
+from ..declare import exercise
+from .checks import prototype, check_count_trainable, check_freeze_backbone, check_head_optimizer
 
 
+@exercise(
+    task="freeze every parameter outside model.fc and make every parameter of model.fc trainable, whatever "
+         "was frozen before",
+    check=check_freeze_backbone,
+    prepare=prototype,
+    hints=(
+        "Freezing a parameter means p.requires_grad = False; model.eval() does something else entirely.",
+        "Two loops: one over model.parameters() that freezes everything, one over model.fc.parameters() that "
+        "unfreezes the head.",
+        "for p in model.parameters(): p.requires_grad = False, then for p in model.fc.parameters(): "
+        "p.requires_grad = True; return model",
+    ),
+)
 def freeze_backbone(model):
     """Every parameter outside model.fc frozen, every parameter of model.fc trainable; returns the model."""
     for parameter in model.parameters():
@@ -21,6 +30,16 @@ def freeze_backbone(model):
     return model
 
 
+@exercise(
+    task="return (trainable elements, total elements) over the model's parameters",
+    check=check_count_trainable,
+    prepare=prototype,
+    hints=(
+        "A parameter tensor of shape [512, 5] holds 2,560 numbers: count numbers, not tensors.",
+        "p.numel() is the number of elements of p; p.requires_grad says whether it trains.",
+        "sum(p.numel() for p in model.parameters() if p.requires_grad), and the same sum over all parameters.",
+    ),
+)
 def count_trainable(model):
     """(number of trainable elements, number of all elements) of the model's parameters."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -28,59 +47,17 @@ def count_trainable(model):
     return trainable, total
 
 
+@exercise(
+    task="return AdamW over exactly the model's trainable parameters, with lr 1e-3 and weight decay 1e-4",
+    check=check_head_optimizer,
+    prepare=prototype,
+    hints=(
+        "An optimizer updates exactly the parameters you give it: give it the trainable ones.",
+        "Select by requires_grad, not by name: (p for p in model.parameters() if p.requires_grad).",
+        "torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-4)",
+    ),
+)
 def head_optimizer(model):
     """AdamW over exactly the trainable parameters, lr 1e-3, weight decay 1e-4."""
     trainable = [p for p in model.parameters() if p.requires_grad]
     return torch.optim.AdamW(trainable, lr=1e-3, weight_decay=1e-4)
-
-
-EXERCISES = (
-    Exercise(
-        name="freeze_backbone",
-        lesson=LESSON,
-        task="freeze every parameter outside model.fc and make every parameter of model.fc trainable, whatever "
-             "was frozen before",
-        check=check_freeze_backbone,
-        prepare=prototype,
-        solution=freeze_backbone,
-        hints=(
-            "Freezing a parameter means p.requires_grad = False; model.eval() does something else entirely.",
-            "Two loops: one over model.parameters() that freezes everything, one over model.fc.parameters() that "
-            "unfreezes the head.",
-            "for p in model.parameters(): p.requires_grad = False, then for p in model.fc.parameters(): "
-            "p.requires_grad = True; return model",
-        ),
-        broken=answers.FREEZE_BROKEN,
-        alternatives=answers.FREEZE_ALTERNATIVES,
-    ),
-    Exercise(
-        name="count_trainable",
-        lesson=LESSON,
-        task="return (trainable elements, total elements) over the model's parameters",
-        check=check_count_trainable,
-        prepare=prototype,
-        solution=count_trainable,
-        hints=(
-            "A parameter tensor of shape [512, 5] holds 2,560 numbers: count numbers, not tensors.",
-            "p.numel() is the number of elements of p; p.requires_grad says whether it trains.",
-            "sum(p.numel() for p in model.parameters() if p.requires_grad), and the same sum over all parameters.",
-        ),
-        broken=answers.COUNT_BROKEN,
-        alternatives=answers.COUNT_ALTERNATIVES,
-    ),
-    Exercise(
-        name="head_optimizer",
-        lesson=LESSON,
-        task="return AdamW over exactly the model's trainable parameters, with lr 1e-3 and weight decay 1e-4",
-        check=check_head_optimizer,
-        prepare=prototype,
-        solution=head_optimizer,
-        hints=(
-            "An optimizer updates exactly the parameters you give it: give it the trainable ones.",
-            "Select by requires_grad, not by name: (p for p in model.parameters() if p.requires_grad).",
-            "torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3, weight_decay=1e-4)",
-        ),
-        broken=answers.OPTIMIZER_BROKEN,
-        alternatives=answers.OPTIMIZER_ALTERNATIVES,
-    ),
-)

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from ...catalogue import Mistake, Variant
 from ...catalogue.plots import series_plot
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
 
 BACKBONE_SETUP = """\
 from course_utils.data import TARGET_TASK, task_arrays
@@ -87,10 +84,9 @@ def _summarize_bn(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="froze_everything",
-        lesson=LESSON,
         title="The new head frozen along with the backbone",
         setup=BACKBONE_SETUP,
-        broken="""\
+        broken_code="""\
 model.fc = nn.Linear(model.fc.in_features, num_classes)
 for parameter in model.parameters():             # freezes the new head too
     parameter.requires_grad = False
@@ -98,7 +94,7 @@ loss = F.cross_entropy(model(images), labels)
 loss.backward()
 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
 """,
-        fixed="""\
+        fixed_code="""\
 for parameter in model.parameters():             # freeze first...
     parameter.requires_grad = False
 model.fc = nn.Linear(model.fc.in_features, num_classes)     # ...then add the head: new layers train
@@ -114,13 +110,12 @@ trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     ),
     Mistake(
         id="optimizer_before_head_replacement",
-        lesson=LESSON,
         title="Optimizer created before the head was replaced",
         setup=HEAD_SETUP,
-        broken="optimizer = torch.optim.AdamW(old_head.parameters(), lr=1e-2)   # holds the old head...\n"
+        broken_code="optimizer = torch.optim.AdamW(old_head.parameters(), lr=1e-2)   # holds the old head...\n"
                "head = new_head()                                               # ...the model now uses this one\n"
                + HEAD_LOOP,
-        fixed="head = new_head()\noptimizer = torch.optim.AdamW(head.parameters(), lr=1e-2)\n" + HEAD_LOOP,
+        fixed_code="head = new_head()\noptimizer = torch.optim.AdamW(head.parameters(), lr=1e-2)\n" + HEAD_LOOP,
         record=("losses", "head_changed"),
         summarize=_summarize_optimizer,
         explanation="An optimizer keeps references to the parameter tensors it was given. Replacing model.fc "
@@ -131,12 +126,11 @@ trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     ),
     Mistake(
         id="eval_instead_of_freeze",
-        lesson=LESSON,
         title="model.eval() used to freeze the backbone",
         setup=BACKBONE_SETUP + "model.fc = nn.Linear(512, num_classes)\nconv_before = model.conv1.weight.detach().clone()\n",
-        broken="model.eval()                                     # meant as 'freeze'\n" + TRAIN_STEPS
+        broken_code="model.eval()                                     # meant as 'freeze'\n" + TRAIN_STEPS
                + "drift = ((model.conv1.weight - conv_before).norm() / conv_before.norm()).item()\n",
-        fixed="""\
+        fixed_code="""\
 for name, parameter in model.named_parameters():
     parameter.requires_grad = name.startswith("fc.")        # freezing is requires_grad = False
 """ + TRAIN_STEPS + "drift = ((model.conv1.weight - conv_before).norm() / conv_before.norm()).item()\n",
@@ -148,7 +142,6 @@ for name, parameter in model.named_parameters():
     ),
     Mistake(
         id="bn_stats_drift",
-        lesson=LESSON,
         title="Frozen backbone, BatchNorm still learning statistics",
         setup=BACKBONE_SETUP + """\
 from course_utils.training import frozen_batchnorm_to_eval
@@ -167,9 +160,9 @@ def moved(name):
     now = model.get_submodule(name).running_var
     return ((now - variance_before[name]).norm() / variance_before[name].norm()).item()
 """,
-        broken="model.train()                                    # every BatchNorm layer now updates its running statistics\n"
+        broken_code="model.train()                                    # every BatchNorm layer now updates its running statistics\n"
                + BN_STEPS,
-        fixed="model.train()\nfrozen_batchnorm_to_eval(model)                  # frozen BatchNorm keeps its pretrained "
+        fixed_code="model.train()\nfrozen_batchnorm_to_eval(model)                  # frozen BatchNorm keeps its pretrained "
               "statistics\n" + BN_STEPS,
         record=("drift_layer1", "drift_layer4", "cosine"),
         summarize=_summarize_bn,

@@ -1,15 +1,19 @@
 """Lesson 07 answers the checkers know: one wrong answer per named mistake, and correct answers written other ways."""
 from torch import nn
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- unfreeze_last_block
 
+@wrong_answer("unfreeze_last_block")
 def unfroze_everything(model):
     for parameter in model.parameters():             # "unfreeze" the network
         parameter.requires_grad = True
     return model
 
 
+@wrong_answer("unfreeze_last_block")
 def head_left_frozen(model):
     for parameter in model.parameters():
         parameter.requires_grad = False
@@ -18,16 +22,14 @@ def head_left_frozen(model):
     return model
 
 
+@wrong_answer("unfreeze_last_block")
 def unfroze_wrong_block(model):
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.startswith(("layer3", "fc"))   # layer3 is not the last block
     return model
 
 
-UNFREEZE_BROKEN = {"unfroze_everything": unfroze_everything, "head_left_frozen": head_left_frozen,
-                   "unfroze_wrong_block": unfroze_wrong_block}
-
-
+@alternative("unfreeze_last_block")
 def unfreeze_with_requires_grad_(model):
     model.requires_grad_(False)
     model.layer4.requires_grad_(True)
@@ -35,6 +37,7 @@ def unfreeze_with_requires_grad_(model):
     return model
 
 
+@alternative("unfreeze_last_block")
 def unfreeze_by_children(model):
     children = list(model.named_children())
     for name, child in children:
@@ -43,46 +46,46 @@ def unfreeze_by_children(model):
     return model
 
 
+@alternative("unfreeze_last_block")
 def unfreeze_by_name(model):
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.split(".")[0] in {"layer4", "fc"}
     return model
 
 
-UNFREEZE_ALTERNATIVES = (unfreeze_with_requires_grad_, unfreeze_by_children, unfreeze_by_name)
-
-
 # ---------------------------------------------------------------- finetune_param_groups
 
+@wrong_answer("finetune_param_groups")
 def swapped_learning_rates(model, head_lr, backbone_lr):
     return [{"params": [p for p in model.fc.parameters() if p.requires_grad], "lr": backbone_lr},
             {"params": [p for p in model.layer4.parameters() if p.requires_grad], "lr": head_lr}]
 
 
+@wrong_answer("finetune_param_groups")
 def single_learning_rate(model, head_lr, backbone_lr):
     return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": head_lr}]
 
 
+@wrong_answer("finetune_param_groups")
 def duplicate_params(model, head_lr, backbone_lr):
     trainable = [p for p in model.parameters() if p.requires_grad]
     return [{"params": trainable, "lr": backbone_lr},                     # fc's parameters are in here too
             {"params": list(model.fc.parameters()), "lr": head_lr}]
 
 
+@wrong_answer("finetune_param_groups")
 def includes_frozen_params(model, head_lr, backbone_lr):
     return [{"params": model.fc.parameters(), "lr": head_lr},
             {"params": [p for n, p in model.named_parameters() if not n.startswith("fc.")], "lr": backbone_lr}]
 
 
-GROUPS_BROKEN = {"swapped_learning_rates": swapped_learning_rates, "single_learning_rate": single_learning_rate,
-                 "duplicate_params": duplicate_params, "includes_frozen_params": includes_frozen_params}
-
-
+@alternative("finetune_param_groups")
 def groups_from_generators(model, head_lr, backbone_lr):
     return [{"params": (p for p in model.layer4.parameters() if p.requires_grad), "lr": backbone_lr},
             {"params": (p for p in model.fc.parameters() if p.requires_grad), "lr": head_lr}]
 
 
+@alternative("finetune_param_groups")
 def groups_by_name_as_tuple(model, head_lr, backbone_lr):
     head, body = [], []
     for name, parameter in model.named_parameters():
@@ -92,21 +95,21 @@ def groups_by_name_as_tuple(model, head_lr, backbone_lr):
             {"params": tuple(body), "lr": backbone_lr, "weight_decay": 1e-4})
 
 
+@alternative("finetune_param_groups")
 def groups_from_generator_of_dicts(model, head_lr, backbone_lr):
     parts = ((model.fc, head_lr), (model.layer4, backbone_lr))
     return ({"params": [p for p in part.parameters() if p.requires_grad], "lr": lr} for part, lr in parts)
 
 
-GROUPS_ALTERNATIVES = (groups_from_generators, groups_by_name_as_tuple, groups_from_generator_of_dicts)
-
-
 # ---------------------------------------------------------------- set_frozen_bn_eval
 
+@wrong_answer("set_frozen_bn_eval")
 def whole_model_eval(model):
     model.eval()                                     # BatchNorm statistics stay put... and so does everything else
     return model
 
 
+@wrong_answer("set_frozen_bn_eval")
 def bn_params_frozen_only(model):
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
@@ -115,9 +118,7 @@ def bn_params_frozen_only(model):
     return model
 
 
-BN_BROKEN = {"whole_model_eval": whole_model_eval, "bn_params_frozen_only": bn_params_frozen_only}
-
-
+@alternative("set_frozen_bn_eval")
 def bn_eval_by_weight_flag(model):
     for module in model.modules():
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)) and not module.weight.requires_grad:
@@ -125,12 +126,10 @@ def bn_eval_by_weight_flag(model):
     return model
 
 
+@alternative("set_frozen_bn_eval")
 def bn_eval_with_train_flag(model):
     for name, module in model.named_modules():
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             params = list(module.parameters())
             module.train(any(p.requires_grad for p in params))
     return model
-
-
-BN_ALTERNATIVES = (bn_eval_by_weight_flag, bn_eval_with_train_flag)

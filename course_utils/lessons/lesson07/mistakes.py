@@ -3,9 +3,6 @@ from __future__ import annotations
 
 from ...catalogue import Mistake, Variant
 from ...catalogue.plots import epoch_plot
-from .. import lesson_of
-
-LESSON = lesson_of(__name__)
 
 TINY_SETUP = """\
 from course_utils.data import TARGET_TASK, task_arrays
@@ -55,12 +52,11 @@ def _summarize(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="full_finetune_tiny_data",
-        lesson=LESSON,
         title="Every pretrained layer trained at a high learning rate on a tiny dataset",
         setup=TINY_SETUP,
-        broken="optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)      # one high rate for everything\n"
+        broken_code="optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)      # one high rate for everything\n"
                "train_accuracy, val_accuracy = train(optimizer)\ndrift = layer1_moved()\n",
-        fixed="""\
+        fixed_code="""\
 head = list(model.fc.parameters())
 backbone = [p for name, p in model.named_parameters() if not name.startswith("fc.")]
 optimizer = torch.optim.AdamW([{"params": head, "lr": 1e-3},     # the new head learns fast

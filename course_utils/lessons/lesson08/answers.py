@@ -4,9 +4,12 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import functional as TF
 
+from ..declare import alternative, wrong_answer
+
 
 # ---------------------------------------------------------------- predict
 
+@wrong_answer("predict")
 def forgot_eval(model, image, transform, class_names):
     with torch.no_grad():                            # no model.eval(): Dropout still drops, BatchNorm still updates
         probabilities = model(transform(image).unsqueeze(0)).softmax(dim=1)[0]
@@ -14,6 +17,7 @@ def forgot_eval(model, image, transform, class_names):
     return class_names[index], probabilities[index].item()
 
 
+@wrong_answer("predict")
 def no_softmax(model, image, transform, class_names):
     model.eval()
     with torch.no_grad():
@@ -22,6 +26,7 @@ def no_softmax(model, image, transform, class_names):
     return class_names[index], logits[index].item()  # a logit, not a probability
 
 
+@wrong_answer("predict")
 def missing_batch_dim(model, image, transform, class_names):
     model.eval()
     with torch.no_grad():
@@ -30,6 +35,7 @@ def missing_batch_dim(model, image, transform, class_names):
     return class_names[index], probabilities.flatten()[index].item()
 
 
+@wrong_answer("predict")
 def skipped_transform(model, image, transform, class_names):
     model.eval()
     with torch.no_grad():
@@ -38,6 +44,7 @@ def skipped_transform(model, image, transform, class_names):
     return class_names[index], probabilities[index].item()
 
 
+@wrong_answer("predict")
 def tracks_gradients(model, image, transform, class_names):
     model.eval()
     probabilities = model(transform(image).unsqueeze(0)).softmax(dim=1)[0]        # builds a graph for nothing
@@ -45,10 +52,7 @@ def tracks_gradients(model, image, transform, class_names):
     return class_names[index], probabilities[index].item()
 
 
-PREDICT_BROKEN = {"forgot_eval": forgot_eval, "no_softmax": no_softmax, "missing_batch_dim": missing_batch_dim,
-                  "skipped_transform": skipped_transform, "tracks_gradients": tracks_gradients}
-
-
+@alternative("predict")
 def predict_with_inference_mode(model, image, transform, class_names):
     model.eval()
     with torch.inference_mode():
@@ -57,6 +61,7 @@ def predict_with_inference_mode(model, image, transform, class_names):
     return class_names[index.item()], probability.item()
 
 
+@alternative("predict")
 def predict_with_numpy(model, image, transform, class_names):
     model.train(False)
     with torch.no_grad():
@@ -67,11 +72,9 @@ def predict_with_numpy(model, image, transform, class_names):
     return str(class_names[index]), probabilities[index]             # a NumPy float
 
 
-PREDICT_ALTERNATIVES = (predict_with_inference_mode, predict_with_numpy)
-
-
 # ---------------------------------------------------------------- confusion_matrix
 
+@wrong_answer("confusion_matrix")
 def transposed(preds, targets, num_classes):
     matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     for p, t in zip(preds.tolist(), targets.tolist()):
@@ -79,6 +82,7 @@ def transposed(preds, targets, num_classes):
     return matrix
 
 
+@wrong_answer("confusion_matrix")
 def wrong_size(preds, targets, num_classes):
     k = int(max(preds.max(), targets.max())) + 1     # misses classes above the largest label seen
     matrix = torch.zeros(k, k, dtype=torch.int64)
@@ -87,24 +91,21 @@ def wrong_size(preds, targets, num_classes):
     return matrix
 
 
-MATRIX_BROKEN = {"transposed": transposed, "wrong_size": wrong_size}
-
-
+@alternative("confusion_matrix")
 def matrix_with_bincount(preds, targets, num_classes):
     flat = targets.long() * num_classes + preds.long()
     return torch.bincount(flat, minlength=num_classes ** 2).view(num_classes, num_classes)
 
 
+@alternative("confusion_matrix")
 def matrix_with_index_put(preds, targets, num_classes):
     matrix = torch.zeros((num_classes, num_classes), dtype=torch.long)
     ones = torch.ones(len(preds), dtype=torch.long)
     return matrix.index_put_((targets.long(), preds.long()), ones, accumulate=True)
 
 
+@alternative("confusion_matrix")
 def matrix_with_numpy(preds, targets, num_classes):
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (targets.numpy().astype(np.int64), preds.numpy().astype(np.int64)), 1)
     return torch.from_numpy(matrix)
-
-
-MATRIX_ALTERNATIVES = (matrix_with_bincount, matrix_with_index_put, matrix_with_numpy)

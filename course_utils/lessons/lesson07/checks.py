@@ -54,6 +54,11 @@ def _unreplaced(before: dict[str, int], model: nn.Module, want: str) -> None:
 
 
 def check_unfreeze_last_block(answer) -> None:
+    """Judge unfreeze_last_block from "head trainable", "fully frozen", "all trainable" and "layer1 frozen" (built by
+    _model): requires_grad set as asked, no layer replaced, modes left alone.
+
+    Names: `unfroze_everything`, `head_left_frozen`, `unfroze_wrong_block`.
+    """
     for state in ("head trainable", "fully frozen", "all trainable", "layer1 frozen"):
         model = _model(state)
         want = f"layer4 and fc trainable, everything else frozen, starting from a model with {state} parameters"
@@ -125,6 +130,11 @@ def _same_rate(a: float, b: float) -> bool:
 
 
 def check_finetune_param_groups(answer) -> None:
+    """Judge finetune_param_groups from "last block trainable" (lr 1e-3 / 1e-4) and "part of the last block trainable"
+    (lr 0.02 / 0.005), reading the groups as an optimizer would.
+
+    Names: `swapped_learning_rates`, `single_learning_rate`, `duplicate_params`, `includes_frozen_params`.
+    """
     for state, head_lr, backbone_lr in (("last block trainable", 1e-3, 1e-4),
                                         ("part of the last block trainable", 0.02, 0.005)):
         model = _model(state)
@@ -183,6 +193,11 @@ def _running_statistics(norms: dict[str, nn.Module]) -> dict[str, torch.Tensor]:
 
 
 def check_set_frozen_bn_eval(answer) -> None:
+    """Judge set_frozen_bn_eval after model.train() from "last block trainable", "head trainable" and "the head's
+    BatchNorm1d frozen too": each module's mode, and running statistics that move only where they should.
+
+    Names: `whole_model_eval`, `bn_params_frozen_only`.
+    """
     for state in ("last block trainable", "head trainable", "the head's BatchNorm1d frozen too"):
         model = _model(state)
         flags = {n: probes.requires_grad(p) for n, p in probes.named_parameters(model).items()}

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from ...checking import expect
-from ...checking.sandbox import Mismatch, call_learner
+from ....checking import expect
+from ....checking.sandbox import Mismatch, call_learner
 
 
 class _Recorder(nn.Module):
@@ -68,6 +68,11 @@ def _probe(num_samples: int, batch_size: int, num_classes: int, seed: int, hits_
 
 
 def check_evaluate(answer) -> None:
+    """Judge evaluate on a model that returns fixed logits, recording its mode and gradient tracking: full batches as
+    wide as the class count, and a short last batch.
+
+    Names: `forgot_eval`, `tracks_gradients`, `mean_of_batch_accuracies`, `argmax_wrong_dim`, `modified_input`.
+    """
     num_classes = 4
     probes = (
         # Full batches as wide as the class count: argmax over the wrong dimension still runs.

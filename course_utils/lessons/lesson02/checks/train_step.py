@@ -7,9 +7,9 @@ import math
 import torch
 from torch import nn
 
-from ...checking import expect
-from ...checking.describe import describe
-from ...checking.sandbox import Mismatch
+from ....checking import expect
+from ....checking.describe import describe
+from ....checking.sandbox import Mismatch
 
 
 class _RecordingSGD(torch.optim.SGD):
@@ -100,6 +100,12 @@ def _judge_loss(returned, expected: float, batch_size: int) -> None:
 
 
 def check_train_step(answer) -> str | None:
+    """Judge train_step by two calls on a small classifier with SGD and fresh gradients, against two reference steps
+    (and two that never clear the gradients); the calls' order is logged.
+
+    Names: `forgot_zero_grad`, `forgot_backward`, `forgot_step`, `zero_grad_between_backward_and_step`,
+    `returns_tensor`, `modified_input`.
+    """
     lr = 0.1
     model = _small_classifier(seed=0)
     loss_fn = nn.CrossEntropyLoss()  # not symmetric: loss_fn(targets, outputs) fails as it would in real code

@@ -44,6 +44,10 @@ def _head_names(model: nn.Module) -> set[str]:
 
 
 def check_freeze_backbone(answer) -> None:
+    """Judge freeze_backbone from the starting states "all trainable" and "partly frozen" (built by _model).
+
+    Names: `froze_everything`, `froze_nothing`, `eval_instead_of_freeze`, `froze_only_conv_layers`.
+    """
     for state in ("all trainable", "partly frozen"):
         model = _model(state)
         model.train()
@@ -80,6 +84,10 @@ def check_freeze_backbone(answer) -> None:
 
 
 def check_count_trainable(answer) -> None:
+    """Judge count_trainable from "partly frozen", "head and layer4 trainable" and "a head registered twice".
+
+    Names: `counted_tensors`, `counted_all_as_trainable`.
+    """
     for state in ("partly frozen", "head and layer4 trainable", "a head registered twice"):
         model = _model(state)
         expected = probes.element_counts(model)
@@ -105,6 +113,10 @@ def check_count_trainable(answer) -> None:
 
 
 def check_head_optimizer(answer) -> None:
+    """Judge head_optimizer from "partly frozen" and "head and layer4 trainable", the head made trainable in both.
+
+    Names: `optimizer_before_head_replacement`, `includes_frozen_params`, `wrong_hyperparameters`.
+    """
     for state in ("partly frozen", "head and layer4 trainable"):
         model = _model(state)
         for p in model.fc.parameters():

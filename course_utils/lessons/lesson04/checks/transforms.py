@@ -11,11 +11,11 @@ from PIL import Image
 from torchvision import transforms
 from torchvision.models import ResNet18_Weights
 
-from ...checking import expect
-from ...checking.describe import describe
-from ...checking.sandbox import LearnerError, Mismatch, call_learner
-from ...images import demo_image
-from ...pretrained import CourseWeights
+from ....checking import expect
+from ....checking.describe import describe
+from ....checking.sandbox import LearnerError, Mismatch, call_learner
+from ....images import demo_image
+from ....pretrained import CourseWeights
 
 
 def _probe_weights():
@@ -184,6 +184,12 @@ def _restore_weights(weights, record) -> bool:
 
 
 def check_build_transforms(answer) -> None:
+    """Judge build_transforms for torchvision's ImageNet weights and a course-style weights object with unusual
+    numbers (copied ImageNet constants show), on a non-square image.
+
+    Names: `skip_normalization`, `wrong_normalization`, `augment_validation`, `train_not_augmented`, `wrong_size`,
+    `modified_input`.
+    """
     image = Image.fromarray(demo_image(64, 80))  # not square, so a missing crop shows in the shape
     for label, weights in _probe_weights():
         preset = weights.transforms()  # the expectation, before the answer runs

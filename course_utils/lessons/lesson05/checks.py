@@ -16,10 +16,12 @@ from torchvision.models.convnext import CNBlockConfig, ConvNeXt
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 from torchvision.models.vision_transformer import VisionTransformer
 
-from ...checking import expect, probes
+from ...checking import expect
 from ...checking.describe import describe
 from ...checking.explain import explain_error
 from ...checking.sandbox import LearnerError, Mismatch, call_learner
+from ...models import final_linear, linear_modules
+from ...modes import evaluating
 
 
 @lru_cache(maxsize=None)
@@ -57,30 +59,25 @@ def _fresh(name: str) -> tuple[nn.Module, torch.Tensor, str, dict[str, torch.Ten
     """A copy of the architecture, an input batch, its head's path and a snapshot of every other weight."""
     prototype, size = _prototype(name)
     model = copy.deepcopy(prototype)
-    head, _ = probes.final_linear(model, torch.zeros(1, 3, size, size))
+    head, _ = final_linear(model, torch.zeros(1, 3, size, size))
     backbone = {n: p.detach().clone() for n, p in model.named_parameters() if not n.startswith(head + ".")}
     return model, torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(1)), head, backbone
 
 
 def _forward(model: nn.Module, batch: torch.Tensor, want: str, mistake: str | None) -> torch.Tensor:
     """Logits in eval mode (the model's modes given back); a Linear shape error names ``mistake``."""
-    modes = [(m, m.training) for m in nn.Module.modules(model)]
     try:
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             return expect.tensor(call_learner(model, batch), want, "return the model itself, with its new head.")
     except LearnerError as err:
         if "mat1 and mat2 shapes cannot be multiplied" in err.original_text:
             explanation, _ = explain_error(err.original_text)
             raise Mismatch(want, f"the model raised {err}", explanation or "", mistake) from None
         raise
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 def _head_of(model: nn.Module, batch: torch.Tensor, want: str) -> tuple[str, nn.Linear]:
-    found = probes.final_linear(model, batch[:1])
+    found = final_linear(model, batch[:1])
     if found is None:
         raise Mismatch(want, "a model in which no nn.Linear layer runs", "end the head with an nn.Linear layer: "
                        "nn.Linear(in_features, num_classes).")
@@ -91,15 +88,11 @@ def _head_output(model: nn.Module, head: nn.Linear, batch: torch.Tensor) -> torc
     """What the final Linear layer itself outputs when the model runs on ``batch`` (eval mode, modes given back)."""
     seen = []
     handle = head.register_forward_hook(lambda module, args, out: seen.append(out))
-    modes = [(m, m.training) for m in nn.Module.modules(model)]
     try:
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             call_learner(model, batch)
     finally:
         handle.remove()
-        for module, training in modes:
-            module.training = training
     return expect.plain_tensor(seen[-1]) if seen else None
 
 
@@ -113,15 +106,9 @@ def _judge_new_head(model: nn.Module, logits: torch.Tensor, head: nn.Linear, fea
         scores = None  # the model returns exactly what its final Linear layer computed: nothing comes after it
     fc = dict(nn.Module.named_children(model)).get("fc")
     if isinstance(fc, nn.Module):  # probe a ResNet head alone with features of both signs and a wide range
-        modes = [(m, m.training) for m in nn.Module.modules(fc)]
-        try:
-            fc.eval()
-            with torch.no_grad():
-                scores = expect.plain_tensor(call_learner(fc, 10 * torch.randn(
-                    64, features, generator=torch.Generator().manual_seed(2))))
-        finally:
-            for module, training in modes:
-                module.training = training
+        with evaluating(fc), torch.no_grad():
+            scores = expect.plain_tensor(call_learner(fc, 10 * torch.randn(
+                64, features, generator=torch.Generator().manual_seed(2))))
     if scores is not None and torch.all(scores >= 0):
         probabilities = expect.close(scores.sum(dim=1), torch.ones(len(scores)), atol=1e-4)
         raise Mismatch(want, "rows that are probabilities summing to 1" if probabilities else
@@ -153,7 +140,7 @@ def _judge_resnet(answer, name: str, num_classes: int) -> None:
     if tuple(logits.shape) != (2, num_classes):
         raise Mismatch(want, describe(logits), "end the new head with nn.Linear(model.fc.in_features, num_classes).")
     if any(m.weight.shape == old_weight.shape and expect.same(m.weight.detach(), old_weight)
-           for _, m in probes.linear_modules(result)):
+           for _, m in linear_modules(result)):
         raise Mismatch(want, f"the old {old_in}->{old_out} layer is still in the model, with the new layer "
                        f"stacked after it", "replace the old head instead of appending to it: "
                        "model.fc = nn.Linear(model.fc.in_features, num_classes).", "stacked_on_old_head")
@@ -170,19 +157,29 @@ ARCHITECTURES = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "convnext 
 
 
 def check_replace_head(answer) -> None:
+    """Judge replace_head on a ResNet-18 and a ResNet with 2048 features (a hard-coded 512 shows there), each built
+    before the time limit: the head's sizes, raw trainable scores, the backbone's weights untouched.
+
+    Names: `hardcoded_in_features`, `kept_1000_outputs`, `reinitialized_backbone`, `stacked_on_old_head`.
+    """
     for name, num_classes in zip(RESNETS, (5, 3)):
         _judge_resnet(answer, name, num_classes)
 
 
 def check_replace_classifier(answer) -> None:
+    """Judge replace_classifier on resnet18, mobilenet_v3_small, efficientnet_b0 and small models in
+    convnext_tiny's and vit_b_16's layouts: the final Linear layer (found by running the model) replaced, the others kept.
+
+    Names: `assumed_fc`, `replaced_wrong_linear`.
+    """
     num_classes = 7
     for name in ARCHITECTURES:
         model, batch, head, backbone = _fresh(name)
         features = model.get_submodule(head).in_features
-        others = {path: module.weight.detach().clone() for path, module in probes.linear_modules(model) if path != head}
+        others = {path: module.weight.detach().clone() for path, module in linear_modules(model) if path != head}
         want = f"{name} ending in {num_classes} scores per image (its final Linear layer, {head}, replaced)"
         result = expect.module(call_learner(answer, model, num_classes), want, "return the model with its new head.")
-        now = dict(probes.linear_modules(result))
+        now = dict(linear_modules(result))
         replaced_other = [p for p, weight in others.items()
                           if p not in now or not expect.same(now[p].weight.detach(), weight)]
         mistake = "replaced_wrong_linear" if replaced_other else None

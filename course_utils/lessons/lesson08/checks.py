@@ -106,6 +106,11 @@ def _call_predict(answer, model, image, want: str):
 
 
 def check_predict(answer) -> None:
+    """Judge predict on three generated images with a small model left in train mode (as after training), whose
+    calls record gradient tracking and mode, against the reference class and probability.
+
+    Names: `forgot_eval`, `no_softmax`, `missing_batch_dim`, `skipped_transform`, `tracks_gradients`.
+    """
     for seed in (0, 1, 2):
         model = copy.deepcopy(prototype())
         model.train()  # as it is right after training
@@ -184,6 +189,10 @@ def _call_matrix(answer, preds, targets, k, want):
 
 
 def check_confusion_matrix(answer) -> None:
+    """Judge confusion_matrix on int64, int32 and uint8 labels, absent classes, 20 classes and a single sample.
+
+    Names: `transposed`, `wrong_size`.
+    """
     for description, preds, targets, k in _cases():
         expected = _reference_matrix(preds, targets, k)
         want = f"a [{k}, {k}] int64 matrix, row = true class, column = predicted class, for {description}"

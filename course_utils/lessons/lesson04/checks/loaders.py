@@ -11,9 +11,9 @@ from PIL import Image
 from torchvision import datasets
 from torchvision.transforms import functional as TF
 
-from ...checking import expect
-from ...checking.describe import describe
-from ...checking.sandbox import LearnerError, Mismatch, call_learner
+from ....checking import expect
+from ....checking.describe import describe
+from ....checking.sandbox import LearnerError, Mismatch, call_learner
 
 
 class _Tag:
@@ -134,6 +134,11 @@ def _judge_refusals(answer, tmp: Path) -> None:
 
 
 def check_make_loaders(answer) -> None:
+    """Judge make_loaders on a temporary ImageFolder with train/ and val/ of the same 3 classes, then on splits whose
+    class folders differ (which must be refused); the files must be left as they were.
+
+    Names: `train_not_shuffled`, `transforms_swapped`, `class_to_idx_mismatch`, `modified_input`.
+    """
     classes = ("ant", "bee", "cat")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "good"

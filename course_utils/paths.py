@@ -1,0 +1,19 @@
+"""Where things are: the package, its shipped assets, the checkout around it, and which files are library code."""
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ASSETS = PACKAGE_DIR / "assets"  # the shipped course backbone and its build record
+CHECKOUT = PACKAGE_DIR.parent  # the repository root when the course runs from a checkout (notebooks/, solutions/)
+
+# Files of the Python installation and installed packages: a traceback that stays inside them is no
+# learner code's doing. (The course package itself counts as library code too.)
+LIBRARY_DIRS = tuple({str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "platstdlib", "purelib",
+                                                                                   "platlib")} | {str(PACKAGE_DIR)})
+
+
+def is_library_file(filename: str) -> bool:
+    """True for Python's own files, installed packages and the course package: not the learner's code."""
+    return filename.startswith(LIBRARY_DIRS) or filename.startswith("<frozen ")
