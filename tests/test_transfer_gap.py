@@ -25,5 +25,7 @@ def _scratch_accuracy(root) -> float:
 def test_transfer_clearly_beats_training_from_scratch():
     root = course_dataset(progress=False)
     transfer, scratch = linear_probe_accuracy(course_weights(progress=False)), _scratch_accuracy(root)
+    # measured (make bench-thresholds), 1 / 2 threads: transfer 0.884 / 0.884, scratch 0.328 / 0.332;
+    # margins 0.18 and 0.30 (the gap is 0.55)
     assert transfer > 0.7, transfer
     assert transfer > scratch + 0.25, (transfer, scratch)
