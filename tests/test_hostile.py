@@ -480,3 +480,17 @@ def test_more_global_state_is_restored():
              np.get_printoptions()["precision"], logging.root.manager.disable, list(sys.meta_path),
              torch.backends.mkldnn.enabled)
     assert after == before
+
+
+def _hides_the_backbone(model):
+    """Freezes nothing, then makes the model's own methods list only the head (what CONTRIBUTING.md's rule is for)."""
+    head = list(model.fc.named_parameters(prefix="fc"))
+    model.named_parameters = lambda *args, **kwargs: iter(head)
+    model.parameters = lambda *args, **kwargs: iter(p for _, p in head)
+    return model
+
+
+def test_a_model_whose_methods_lie_about_its_parameters_cannot_pass():
+    # checkers read parameters through nn.Module.named_parameters(model), never through the answer's model
+    assert check_exercise("freeze_backbone", _hides_the_backbone).status == "failed"
+    assert check_exercise("unfreeze_last_block", _hides_the_backbone).status == "failed"

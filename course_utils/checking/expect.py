@@ -124,6 +124,18 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-5, atol: float = 1e
     return _comparable(a, b) and bool(_allclose(a.detach().double(), b.detach().double(), rtol=rtol, atol=atol))
 
 
+def raw_scores(scores: torch.Tensor, want: str, probabilities_mistake: str | None = None) -> None:
+    """Raise Mismatch when a model's [B, C] scores are no raw logits: rows of probabilities (a Softmax at the end,
+    named ``probabilities_mistake``) or scores that are never negative (an activation after the last Linear)."""
+    if not torch.all(scores >= 0):
+        return
+    if close(scores.sum(dim=1), torch.ones(len(scores)), atol=1e-4):
+        raise Mismatch(want, "rows that are probabilities summing to 1", "remove the final Softmax: "
+                       "CrossEntropyLoss applies softmax itself and expects raw scores.", probabilities_mistake)
+    raise Mismatch(want, "scores that are all zero or positive: an activation (ReLU, Sigmoid) after the last Linear "
+                   "layer", "end with the Linear layer itself: CrossEntropyLoss expects raw, unbounded scores.")
+
+
 def states_equal(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor], rtol: float = 1e-5, atol: float = 1e-7) -> bool:
     return len(a) == len(b) and all(x.dtype == y.dtype and close(x, y, rtol, atol) for x, y in zip(a, b))
 

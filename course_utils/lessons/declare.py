@@ -36,6 +36,7 @@ class Declarations:
 
     def __init__(self) -> None:
         self.exercises: dict[str, dict[str, Any]] = {}
+        self.solutions: dict[str, Callable] = {}
         self.wrong: dict[str, dict[str, Callable]] = {}
         self.correct: dict[str, dict[str, Callable]] = {}
 
@@ -52,10 +53,7 @@ class Declarations:
         """Declare the decorated function as the reference solution of the exercise of the same name."""
         def declare(solution: Callable) -> Callable:
             name = solution.__name__
-            held = self.exercises.get(name)
-            if held is not None and _origin(held["solution"]) != _origin(solution):
-                raise DeclarationError(f"exercise {name!r} is declared twice: by {_origin(held['solution'])} and by "
-                                       f"{_origin(solution)}")
+            self._claim(self.solutions, name, solution, f"exercise {name!r}")
             self.exercises[name] = dict(name=name, lesson=lesson_of(solution.__module__), task=task, check=check,
                                         solution=solution, hints=tuple(hints), prepare=prepare, time_limit=time_limit)
             return solution

@@ -197,10 +197,4 @@ def check_build_cnn(answer) -> None:
                 raise Mismatch(f"at most {MAX_PARAMETERS:,} parameters", f"{count:,}",
                                "use fewer channels, or pool before the Linear layer so it has fewer inputs.")
             _judge_kernels_used(model, num_classes)
-        if torch.all(out >= 0) and expect.close(out.sum(dim=1), torch.ones(len(out)), atol=1e-4):
-            raise Mismatch("raw logits (CrossEntropyLoss applies softmax itself)", "rows that are probabilities summing to 1",
-                           "remove the final Softmax layer.", "softmax_before_ce")
-        if torch.all(out >= 0):
-            raise Mismatch("raw logits, which can be negative", "scores that are all zero or positive: an activation "
-                           "(ReLU, Sigmoid) after the last Linear layer", "end with the Linear layer itself: "
-                           "CrossEntropyLoss expects unbounded scores.")
+        expect.raw_scores(out, "raw logits, which can be negative", probabilities_mistake="softmax_before_ce")

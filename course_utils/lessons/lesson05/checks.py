@@ -109,11 +109,8 @@ def _judge_new_head(model: nn.Module, logits: torch.Tensor, head: nn.Linear, fea
         with evaluating(fc), torch.no_grad():
             scores = expect.plain_tensor(call_learner(fc, 10 * torch.randn(
                 64, features, generator=torch.Generator().manual_seed(2))))
-    if scores is not None and torch.all(scores >= 0):
-        probabilities = expect.close(scores.sum(dim=1), torch.ones(len(scores)), atol=1e-4)
-        raise Mismatch(want, "rows that are probabilities summing to 1" if probabilities else
-                       "scores that are all zero or positive: an activation after the last Linear layer",
-                       "end the head with the Linear layer itself: CrossEntropyLoss expects raw scores.")
+    if scores is not None:
+        expect.raw_scores(scores, want)
     if not all(p.requires_grad for p in head.parameters()):
         raise Mismatch(want, "a new head whose parameters are frozen (requires_grad=False)",
                        "leave the new head trainable: it is the part that has to learn the new task.")

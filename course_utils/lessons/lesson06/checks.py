@@ -1,7 +1,6 @@
 """Lesson 06: the checkers of freeze_backbone, count_trainable and head_optimizer, from realistic starting states."""
 from __future__ import annotations
 
-import copy
 import math
 from functools import lru_cache
 
@@ -12,6 +11,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 from ...checking import expect, probes
 from ...checking.describe import describe
 from ...checking.sandbox import Mismatch, call_learner
+from ...checking.starting import StartingState
 
 LR, WEIGHT_DECAY = 1e-3, 1e-4
 
@@ -25,18 +25,21 @@ def prototype() -> nn.Module:
     return model
 
 
+def _register_head_twice(model: nn.Module) -> None:
+    model.classifier = model.fc  # one module under two names: its parameters exist once
+
+
+STATES = {  # the states learners meet: all trainable, partly frozen, or with layer4 open too
+    "all trainable": StartingState(),
+    "partly frozen": StartingState(frozen=("layer1.", "fc.")),  # an earlier attempt froze layer1 and, by mistake, the head
+    "head and layer4 trainable": StartingState(trainable=("fc.", "layer4.")),
+    "a head registered twice": StartingState(then=_register_head_twice),
+}
+
+
 def _model(state: str) -> nn.Module:
-    """A fresh copy in one of the states learners meet: all trainable, partly frozen, or with layer4 open too."""
-    model = copy.deepcopy(prototype())
-    if state == "partly frozen":           # an earlier attempt froze layer1 and, by mistake, the head
-        for p in list(model.layer1.parameters()) + list(model.fc.parameters()):
-            p.requires_grad = False
-    if state == "head and layer4 trainable":
-        for name, p in model.named_parameters():
-            p.requires_grad = name.startswith(("fc.", "layer4."))
-    if state == "a head registered twice":  # one module under two names: its parameters exist once
-        model.classifier = model.fc
-    return model
+    """A fresh copy of the prototype in one of STATES."""
+    return STATES[state].build(prototype())
 
 
 def _head_names(model: nn.Module) -> set[str]:
@@ -44,7 +47,7 @@ def _head_names(model: nn.Module) -> set[str]:
 
 
 def check_freeze_backbone(answer) -> None:
-    """Judge freeze_backbone from the starting states "all trainable" and "partly frozen" (built by _model).
+    """Judge freeze_backbone from the starting states "all trainable" and "partly frozen" (in STATES).
 
     Names: `froze_everything`, `froze_nothing`, `eval_instead_of_freeze`, `froze_only_conv_layers`.
     """

@@ -2,7 +2,6 @@
 starting states (fully frozen, partly frozen, fully trainable)."""
 from __future__ import annotations
 
-import copy
 import math
 from functools import lru_cache
 
@@ -13,6 +12,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 from ...checking import expect, probes
 from ...checking.describe import describe
 from ...checking.sandbox import Mismatch, call_learner
+from ...checking.starting import StartingState
 
 OPEN = ("layer4", "fc")  # what the last-block strategy trains
 
@@ -26,20 +26,24 @@ def prototype() -> nn.Module:
     return model
 
 
+def _freeze_head_batchnorm(model: nn.Module) -> None:
+    model.fc[0].requires_grad_(False)
+
+
+STATES = {  # after lesson 06 (only the head trains), everything frozen, layer1 frozen by an earlier experiment, ...
+    "head trainable": StartingState(trainable=("fc.",)),
+    "fully frozen": StartingState(trainable=()),
+    "layer1 frozen": StartingState(frozen=("layer1.",)),
+    "all trainable": StartingState(),
+    "last block trainable": StartingState(trainable=OPEN),
+    "part of the last block trainable": StartingState(trainable=("layer4.1.", "fc.")),
+    "the head's BatchNorm1d frozen too": StartingState(trainable=OPEN, then=_freeze_head_batchnorm),
+}
+
+
 def _model(state: str) -> nn.Module:
-    """A fresh copy in a state learners meet: after lesson 06 (only the head trains), with everything frozen,
-    with layer1 frozen by an earlier experiment, with everything trainable, or with the last block open."""
-    model = copy.deepcopy(prototype())
-    opened = {"head trainable": ("fc.",), "fully frozen": (), "layer1 frozen": ("conv1.", "bn1.", "layer2.", "layer3.",
-              "layer4.", "fc."), "all trainable": ("",), "last block trainable": OPEN,
-              "part of the last block trainable": ("layer4.1.", "fc."),
-              "the head's BatchNorm1d frozen too": OPEN}[state]
-    for name, p in model.named_parameters():
-        p.requires_grad = name.startswith(opened)
-    if state == "the head's BatchNorm1d frozen too":
-        model.fc[0].requires_grad_(False)
-    model.train()
-    return model
+    """A fresh copy of the prototype in one of STATES, in training mode."""
+    return STATES[state].build(prototype())
 
 
 def _under(model: nn.Module, *prefixes: str) -> set[str]:
@@ -54,8 +58,8 @@ def _unreplaced(before: dict[str, int], model: nn.Module, want: str) -> None:
 
 
 def check_unfreeze_last_block(answer) -> None:
-    """Judge unfreeze_last_block from "head trainable", "fully frozen", "all trainable" and "layer1 frozen" (built by
-    _model): requires_grad set as asked, no layer replaced, modes left alone.
+    """Judge unfreeze_last_block from "head trainable", "fully frozen", "all trainable" and "layer1 frozen" (in
+    STATES): requires_grad set as asked, no layer replaced, modes left alone.
 
     Names: `unfroze_everything`, `head_left_frozen`, `unfroze_wrong_block`.
     """
