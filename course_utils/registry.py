@@ -30,19 +30,24 @@ def build_exercises(declared: Declarations) -> dict[str, Exercise]:
     for fields in sorted(declared.exercises.values(), key=lambda f: order[f["lesson"]]):
         name = fields["name"]
         wrong, correct = declared.wrong.get(name, {}), declared.correct.get(name, {})
-        for answer in (*wrong.values(), *correct.values()):
+        variants = tuple(declared.variants.get(name, {}).values())
+        stray = sorted({mistake for mistake, _ in variants} - set(wrong))
+        if stray:
+            raise DeclarationError(f"{name!r} has other ways of committing {', '.join(stray)} but no @wrong_answer "
+                                   f"with that id; its ids: {', '.join(wrong) or 'none'}")
+        for answer in (*wrong.values(), *correct.values(), *(a for _, a in variants)):
             if lesson_of(answer.__module__) != fields["lesson"]:
                 raise DeclarationError(f"{answer.__module__}.{answer.__qualname__} answers {name!r} of lesson "
                                        f"{fields['lesson']}: declare it in that lesson's package")
         exercises[name] = Exercise(**fields, wrong_answers=MappingProxyType(dict(wrong)),
-                                   alternatives=tuple(correct.values()))
+                                   alternatives=tuple(correct.values()), variants=variants)
     return exercises
 
 
 @lru_cache(maxsize=None)
 def all_exercises() -> Mapping[str, Exercise]:
     """Every exercise by name, in course order (read-only)."""
-    for part in ("exercises", "answers"):
+    for part in ("exercises", "answers", "variants"):
         for _ in lesson_modules(part):  # importing a lesson's modules runs its declarations
             pass
     return MappingProxyType(build_exercises(DECLARED))

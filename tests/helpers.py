@@ -36,12 +36,30 @@ def solution_from_notebook(name: str):
     return namespace[name]
 
 
+SECTIONS = ("Expected:", "Your answer:", "Try:")
+
+
+def assert_concrete(result) -> None:
+    """A failed result whose every section says something, and whose next step is a concrete one."""
+    lines = result.message.splitlines()
+    if "Expected:" not in result.message:  # the answer raised: the result says where, and offers hint and solution
+        assert any(line.startswith("Stuck? hint(") for line in lines) or "What it means:" in result.message, result
+        return
+    for section in SECTIONS:
+        found = [line[len(section):].strip() for line in lines if line.startswith(section)]
+        if section == "Try:" or found:
+            assert found and found[0], f"empty {section!r} in\n{result}"
+    advice = next(line for line in lines if line.startswith("Try:"))[4:].strip()
+    assert len(advice) >= 25 and not advice.endswith(":"), f"a next step too thin to act on: {advice!r}"
+
+
 def assert_mistake(name: str, answer, mistake: str) -> None:
     result = check_exercise(name, answer)
     assert not result.passed, f"{mistake} mutant passed"
     assert result.status == "failed", result
     assert result.mistake == mistake, f"expected {mistake}, got {result.mistake}:\n{result}"
-    assert "Expected:" in result.message and "Try:" in result.message
+    assert "Expected:" in result.message
+    assert_concrete(result)
 
 
 def assert_passes(name: str, answer) -> None:

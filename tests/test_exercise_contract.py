@@ -16,6 +16,7 @@ from helpers import ROOT, assert_mistake, assert_passes, solution_from_notebook,
 
 EXERCISES = sorted(all_exercises())
 BROKEN = [(name, mistake) for name in EXERCISES for mistake in all_exercises()[name].wrong_answers]
+VARIANTS = [(name, mistake, answer) for name in EXERCISES for mistake, answer in all_exercises()[name].variants]
 ALTERNATIVES = [(name, i) for name in EXERCISES for i in range(len(all_exercises()[name].alternatives))]
 
 
@@ -55,6 +56,17 @@ def test_mistake_is_named(name, mistake):
     assert_mistake(name, all_exercises()[name].wrong_answers[mistake], mistake)
 
 
+@pytest.mark.parametrize("name, mistake, answer", VARIANTS, ids=[f"{n}-{a.__name__}" for n, _, a in VARIANTS])
+def test_another_way_of_committing_the_mistake_is_named(name, mistake, answer):
+    assert_mistake(name, answer, mistake)
+
+
+@pytest.mark.parametrize("name, mistake", BROKEN, ids=[f"{n}-{m}" for n, m in BROKEN])
+def test_every_named_mistake_is_committed_three_ways(name, mistake):
+    ways = 1 + sum(m == mistake for m, _ in all_exercises()[name].variants)
+    assert ways >= 3, f"{name}: {mistake} has {ways} wrong answer(s); declare more with @same_mistake"
+
+
 @pytest.mark.parametrize("name, index", ALTERNATIVES, ids=[f"{n}-{i}" for n, i in ALTERNATIVES])
 def test_alternative_answer_passes(name, index):
     assert_passes(name, all_exercises()[name].alternatives[index])
@@ -74,7 +86,8 @@ def _named_in_source(path: Path) -> set[str]:
 def test_every_mistake_a_checker_can_name_is_declared(module):
     lesson = lesson_of(module.__name__)
     declared = {m for exercise in all_exercises().values() if exercise.lesson == lesson for m in exercise.wrong_answers}
-    files = [p for p in Path(module.__file__).parent.rglob("*.py") if p.name not in ("answers.py", "mistakes.py")]
+    files = [p for p in Path(module.__file__).parent.rglob("*.py")
+             if p.name not in ("answers.py", "variants.py", "mistakes.py")]
     assert set().union(*map(_named_in_source, files)) <= declared
 
 

@@ -84,6 +84,7 @@ def test_check_exercise_never_raises_on_junk(name, answer):
     assert isinstance(result, CheckResult)
     assert result.status in ANSWER_STATUSES and not result.passed
     assert result.message.strip()
+    assert not any(line.strip() in ("Try:", "Expected:", "Your answer:") for line in result.message.splitlines())
     assert str(result) and result._repr_html_()
 
 

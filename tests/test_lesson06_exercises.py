@@ -47,6 +47,6 @@ def test_optimizer_details_are_named():
         __class__ = torch.optim.AdamW
         param_groups: list = []
     assert "twice" in check_exercise("head_optimizer", listed_twice).message
-    assert check_exercise("head_optimizer", adam).mistake == "wrong_hyperparameters"
+    assert check_exercise("head_optimizer", adam).mistake == "not_adamw"
     assert check_exercise("head_optimizer", maximizing).mistake == "wrong_hyperparameters"
     assert check_exercise("head_optimizer", lambda model: Fake()).status == "failed"

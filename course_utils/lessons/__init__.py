@@ -1,5 +1,6 @@
 """The lesson table: the one list of lessons, in course order. Each lesson's package (lessonNN/) holds its
-exercises (checkers and declarations), answers (wrong and alternative answers) and mistakes (catalogue entries)."""
+exercises (checkers and declarations), answers (wrong and alternative answers), variants (more ways of committing each
+named mistake) and mistakes (catalogue entries)."""
 from __future__ import annotations
 
 import importlib
@@ -32,7 +33,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("07_partial_fine_tuning", "Partial fine-tuning, compared honestly"),
     Lesson("08_evaluation_and_inference", "Evaluation and inference"),
 )
-PARTS = ("exercises", "answers", "mistakes")  # the modules a lesson package may have
+PARTS = ("exercises", "answers", "variants", "mistakes")  # the modules a lesson package may have
 
 
 def lesson_of(module_name: str) -> str:

@@ -13,6 +13,9 @@ written, a wrong answer or a differently written correct answer where it is writ
     @alternative("count_trainable")
     def count_in_a_loop(model): ...
 
+    @same_mistake("count_trainable", "counted_tensors")   # another way of committing a named mistake
+    def counted_with_len(model): ...
+
 Importing a lesson's modules fills the tables; ``course_utils.registry`` turns them into Exercise objects. The
 name and lesson come from the function; an id declared twice fails at import.
 """
@@ -39,6 +42,7 @@ class Declarations:
         self.solutions: dict[str, Callable] = {}
         self.wrong: dict[str, dict[str, Callable]] = {}
         self.correct: dict[str, dict[str, Callable]] = {}
+        self.variants: dict[str, dict[str, tuple[str, Callable]]] = {}  # exercise -> qualname -> (mistake, answer)
 
     @staticmethod
     def _claim(table: dict[str, Callable], key: str, function: Callable, what: str) -> None:
@@ -75,6 +79,18 @@ class Declarations:
             return answer
         return declare
 
+    def same_mistake(self, exercise: str, mistake: str) -> Callable[[Callable], Callable]:
+        """Declare the decorated function another way of committing ``mistake`` in ``exercise`` (tests name it)."""
+        def declare(answer: Callable) -> Callable:
+            table = self.variants.setdefault(exercise, {})
+            held = table.get(answer.__qualname__)
+            if held is not None and _origin(held[1]) != _origin(answer):
+                raise DeclarationError(f"wrong answer {answer.__qualname__!r} of {exercise!r} is declared twice: by "
+                                       f"{_origin(held[1])} and by {_origin(answer)}")
+            table[answer.__qualname__] = (mistake, answer)
+            return answer
+        return declare
+
     def answers_to_unknown_exercises(self) -> dict[str, list[str]]:
         """Exercise names that answers were declared for but no exercise has, with where those answers are."""
         unknown: dict[str, list[str]] = {}
@@ -82,6 +98,9 @@ class Declarations:
             for name, answers in table.items():
                 if name not in self.exercises:
                     unknown.setdefault(name, []).extend(_origin(a) for a in answers.values())
+        for name, variants in self.variants.items():
+            if name not in self.exercises:
+                unknown.setdefault(name, []).extend(_origin(a) for _, a in variants.values())
         return unknown
 
 
@@ -89,3 +108,4 @@ DECLARED = Declarations()  # the course's own table, filled by importing the les
 exercise = DECLARED.exercise
 wrong_answer = DECLARED.wrong_answer
 alternative = DECLARED.alternative
+same_mistake = DECLARED.same_mistake

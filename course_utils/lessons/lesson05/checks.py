@@ -7,6 +7,7 @@ layout as convnext_tiny and vit_b_16, a fraction of the parameters.
 from __future__ import annotations
 
 import copy
+import re
 from functools import lru_cache
 
 import torch
@@ -64,15 +65,29 @@ def _fresh(name: str) -> tuple[nn.Module, torch.Tensor, str, dict[str, torch.Ten
     return model, torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(1)), head, backbone
 
 
-def _forward(model: nn.Module, batch: torch.Tensor, want: str, mistake: str | None) -> torch.Tensor:
-    """Logits in eval mode (the model's modes given back); a Linear shape error names ``mistake``."""
+ADVICE = {  # the next step for each named mistake whose advice does not depend on the probe
+    "hardcoded_in_features": "read the size from the model instead of typing it: nn.Linear(model.fc.in_features, "
+                             "num_classes). 512 fits ResNet-18 and -34 only; ResNet-50 hands its head 2048 features.",
+    "replaced_wrong_linear": "replace only the final Linear layer (the last nn.Linear in model.named_modules()): "
+                             "the layers before it must keep their sizes.",
+    "reinitialized_backbone": "modify the model you receive and return it: only its head should be new.",
+    "stacked_on_old_head": "replace the old head instead of appending to it: "
+                           "model.fc = nn.Linear(model.fc.in_features, num_classes).",
+}
+
+
+def _forward(model: nn.Module, batch: torch.Tensor, want: str, mistake: str | None,
+             any_error: bool = False) -> torch.Tensor:
+    """Logits in eval mode (the model's modes given back). A Linear shape error (or, with ``any_error``, any error
+    of the model's forward pass) names ``mistake``."""
     try:
         with evaluating(model), torch.no_grad():
             return expect.tensor(call_learner(model, batch), want, "return the model itself, with its new head.")
     except LearnerError as err:
-        if "mat1 and mat2 shapes cannot be multiplied" in err.original_text:
+        if mistake and (any_error or "mat1 and mat2 shapes cannot be multiplied" in err.original_text):
             explanation, _ = explain_error(err.original_text)
-            raise Mismatch(want, f"the model raised {err}", explanation or "", mistake) from None
+            raise Mismatch(want, f"the model raised {err}" + (f" ({explanation})" if explanation else ""),
+                           ADVICE[mistake], mistake) from None
         raise
 
 
@@ -116,8 +131,22 @@ def _judge_new_head(model: nn.Module, logits: torch.Tensor, head: nn.Linear, fea
                        "leave the new head trainable: it is the part that has to learn the new task.")
 
 
+def _aligned(model: nn.Module, backbone: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's parameter for each backbone name: the same name, or the name inside a wrapper (``0.conv1.weight``,
+    ``base.conv1.weight``) when the answer wrapped the model it was given."""
+    now = dict(nn.Module.named_parameters(model))  # a lazy head's parameters have no values yet: never read them
+    found = {n: now[n] for n in backbone if n in now}
+    if found:
+        return found
+    for name in backbone:
+        inside = [n for n in now if n.endswith("." + name)]
+        if len(inside) == 1:
+            found[name] = now[inside[0]]
+    return found
+
+
 def _changed_backbone(model: nn.Module, backbone: dict[str, torch.Tensor]) -> list[str]:
-    now = dict(nn.Module.named_parameters(model))
+    now = _aligned(model, backbone)
     return [n for n, value in backbone.items() if n not in now or not expect.same(now[n].detach(), value)]
 
 
@@ -127,24 +156,28 @@ def _judge_resnet(answer, name: str, num_classes: int) -> None:
     old_in, old_out, old_weight = old.in_features, old.out_features, old.weight.detach().clone()
     want = f"a {name} that outputs {num_classes} scores per image, from its own {old_in} features"
     result = expect.module(call_learner(answer, model, num_classes), want, "return the model after replacing model.fc.")
-    if not backbone.keys() & dict(nn.Module.named_parameters(result)).keys():
+    if not _aligned(result, backbone):
         raise Mismatch(want, f"{describe(result)}, without the backbone's layers", "return the whole model "
                        "(return model), not only its new head.")
     logits = _forward(result, batch, want, "hardcoded_in_features")
     if tuple(logits.shape) == (2, old_out):
-        raise Mismatch(want, f"{describe(logits)}: still the {old_out} outputs of the old head",
-                       f"replace model.fc by a layer with num_classes={num_classes} outputs.", "kept_1000_outputs")
+        if any(module is old for _, module in linear_modules(result)):
+            raise Mismatch(want, f"{describe(logits)}: model.fc is still the old {old_in}->{old_out} layer; the new "
+                           f"layer was made but never put into the model (assigning it to a local name changes "
+                           f"nothing)", "assign the new layer to the model's attribute: "
+                           "model.fc = nn.Linear(model.fc.in_features, num_classes).")
+        raise Mismatch(want, f"{describe(logits)}: a new head, but with the old head's {old_out} outputs",
+                       f"give the new head num_classes={num_classes} outputs: "
+                       f"nn.Linear(model.fc.in_features, num_classes).", "kept_1000_outputs")
     if tuple(logits.shape) != (2, num_classes):
         raise Mismatch(want, describe(logits), "end the new head with nn.Linear(model.fc.in_features, num_classes).")
     if any(m.weight.shape == old_weight.shape and expect.same(m.weight.detach(), old_weight)
            for _, m in linear_modules(result)):
         raise Mismatch(want, f"the old {old_in}->{old_out} layer is still in the model, with the new layer "
-                       f"stacked after it", "replace the old head instead of appending to it: "
-                       "model.fc = nn.Linear(model.fc.in_features, num_classes).", "stacked_on_old_head")
+                       f"stacked after it", ADVICE["stacked_on_old_head"], "stacked_on_old_head")
     if _changed_backbone(result, backbone):
         raise Mismatch(want, "a model whose backbone weights are not the pretrained ones it was given (a freshly "
-                       "built network?)", "modify the model you receive and return it: only its fc should be new.",
-                       "reinitialized_backbone")
+                       "built or re-initialised network?)", ADVICE["reinitialized_backbone"], "reinitialized_backbone")
     _judge_new_head(result, logits, _head_of(result, batch, want)[1], old_in, want, batch)
 
 
@@ -159,8 +192,13 @@ def check_replace_head(answer) -> None:
 
     Names: `hardcoded_in_features`, `kept_1000_outputs`, `reinitialized_backbone`, `stacked_on_old_head`.
     """
-    for name, num_classes in zip(RESNETS, (5, 3)):
-        _judge_resnet(answer, name, num_classes)
+    _judge_resnet(answer, RESNETS[0], 5)
+    try:
+        _judge_resnet(answer, RESNETS[1], 3)
+    except LearnerError as err:  # it worked on ResNet-18: what fails is what it assumed about the model's size
+        raise Mismatch("replace_head working on any ResNet, here one with 2048 features (as ResNet-50)",
+                       f"an answer that works on ResNet-18 but raised {err} on the 2048-feature ResNet",
+                       ADVICE["hardcoded_in_features"], "hardcoded_in_features") from None
 
 
 def check_replace_classifier(answer) -> None:
@@ -170,17 +208,23 @@ def check_replace_classifier(answer) -> None:
     Names: `assumed_fc`, `replaced_wrong_linear`.
     """
     num_classes = 7
+    passed_fc_model = False
     for name in ARCHITECTURES:
         model, batch, head, backbone = _fresh(name)
         features = model.get_submodule(head).in_features
         others = {path: module.weight.detach().clone() for path, module in linear_modules(model) if path != head}
         want = f"{name} ending in {num_classes} scores per image (its final Linear layer, {head}, replaced)"
-        result = expect.module(call_learner(answer, model, num_classes), want, "return the model with its new head.")
+        try:
+            result = expect.module(call_learner(answer, model, num_classes), want,
+                                   "return the model with its new head.")
+        except LearnerError as err:
+            _assumed_attribute(err, name, head, want, passed_fc_model)
+            raise
         now = dict(linear_modules(result))
         replaced_other = [p for p, weight in others.items()
                           if p not in now or not expect.same(now[p].weight.detach(), weight)]
         mistake = "replaced_wrong_linear" if replaced_other else None
-        logits = _forward(result, batch, want, mistake)
+        logits = _forward(result, batch, want, mistake, any_error=True)
         if tuple(logits.shape) != (2, num_classes):
             if "fc" in dict(nn.Module.named_children(result)) and not head.startswith("fc"):
                 raise Mismatch(want, f"{describe(logits)}: a new attribute fc that the model never uses",
@@ -195,3 +239,25 @@ def check_replace_classifier(answer) -> None:
         if _changed_backbone(result, backbone):
             raise Mismatch(want, "other weights of the model changed", "replace only the head; keep the rest as it was.")
         _judge_new_head(result, logits, _head_of(result, batch, want)[1], features, want, batch)
+        passed_fc_model = passed_fc_model or head == "fc"
+
+
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '(\w+)'")
+
+
+def _assumed_attribute(err: LearnerError, name: str, head: str, want: str, passed_fc_model: bool) -> None:
+    """The answer failed on an architecture because it looked for the head where this one has none: say so. An
+    answer that handled a model with a .fc head and raises on one without, or whose error names fc, assumed fc."""
+    text, line = err.original_text, err.learner_line or ""
+    missing = _MISSING_ATTRIBUTE.search(text)
+    names_fc = "fc" in re.findall(r"\w+", text + " " + line)
+    if not head.startswith("fc.") and head != "fc" and (names_fc or passed_fc_model):
+        raise Mismatch(want, f"your code handled a model whose head is model.fc, then raised {err} on {name}, whose "
+                       f"head is {head}: it expects a model.fc" if passed_fc_model else
+                       f"your code raised {err} on {name}, whose head is {head}: it expects a model.fc",
+                       f"find the head without assuming its name: the last nn.Linear in model.named_modules() "
+                       f"(here {head}), and replace that one.", "assumed_fc") from None
+    if missing and missing.group(1) != head.split(".")[0]:
+        raise Mismatch(want, f"your code raised {err}: it reads model.{missing.group(1)}, which {name} does not "
+                       f"have (its head is {head})", "find the head without assuming its name: the last nn.Linear in "
+                       "model.named_modules(), replaced through its parent module.") from None

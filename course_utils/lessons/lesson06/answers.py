@@ -40,6 +40,14 @@ def froze_only_conv_layers(model):
     return model
 
 
+@wrong_answer("freeze_backbone")
+def head_left_frozen(model):
+    for name, parameter in model.named_parameters():
+        if not name.startswith("fc."):
+            parameter.requires_grad = False        # the head is never set trainable: it stays as it came in
+    return model
+
+
 @alternative("freeze_backbone")
 def freeze_by_name(model):
     for name, parameter in model.named_parameters():
@@ -110,6 +118,11 @@ def includes_frozen_params(model):
 @wrong_answer("head_optimizer")
 def wrong_hyperparameters(model):
     return torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)  # default decay 0.01
+
+
+@wrong_answer("head_optimizer")
+def not_adamw(model):
+    return torch.optim.Adam((p for p in model.parameters() if p.requires_grad), lr=1e-3, weight_decay=1e-4)
 
 
 @alternative("head_optimizer")

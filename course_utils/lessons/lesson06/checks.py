@@ -42,6 +42,12 @@ def _model(state: str) -> nn.Module:
     return STATES[state].build(prototype())
 
 
+def _module_flags(model: nn.Module) -> list[str]:
+    """Modules on which the answer set a plain ``requires_grad`` attribute (model.fc.requires_grad = True)."""
+    return [name or "model" for name, module in nn.Module.named_modules(model)
+            if "requires_grad" in object.__getattribute__(module, "__dict__")]
+
+
 def _head_names(model: nn.Module) -> set[str]:
     return probes.names_under(model, "fc")
 
@@ -49,22 +55,34 @@ def _head_names(model: nn.Module) -> set[str]:
 def check_freeze_backbone(answer) -> None:
     """Judge freeze_backbone from the starting states "all trainable" and "partly frozen" (in STATES).
 
-    Names: `froze_everything`, `froze_nothing`, `eval_instead_of_freeze`, `froze_only_conv_layers`.
+    Names: `froze_everything`, `froze_nothing`, `eval_instead_of_freeze`, `froze_only_conv_layers`, `head_left_frozen`.
     """
     for state in ("all trainable", "partly frozen"):
         model = _model(state)
         model.train()
         want = f"only model.fc trainable, starting from a model with {state} parameters"
         head_module = model.fc
+        head_was_frozen = not any(p.requires_grad for p in model.fc.parameters())
         result = expect.same_model(call_learner(answer, model), model, want)
         if model.fc is not head_module:
             raise Mismatch(want, "a model whose head was replaced", "keep model.fc as it is (the lesson 05 head); "
                            "freezing only changes requires_grad.")
         trainable, head = probes.trainable_names(result), _head_names(result)
-        if not trainable:
+        flagged = _module_flags(result)
+        if flagged and not trainable & head:
+            raise Mismatch(want, f"{flagged[0]}.requires_grad = ... set a new Python attribute on the module; a module "
+                           f"has no such switch, so its parameters kept requires_grad as they were",
+                           f"call the method with the underscore, {flagged[0]}.requires_grad_(True), or set "
+                           f"p.requires_grad = True for each p in {flagged[0]}.parameters().")
+        if not trainable and not head_was_frozen:
             raise Mismatch(want, "no parameter trainable at all, the new head included",
                            "freeze the backbone, then set requires_grad = True for model.fc's parameters: "
                            "training needs something to train.", "froze_everything")
+        if not trainable & head and head_was_frozen:
+            raise Mismatch(want, "the backbone frozen, but the head still frozen as it came in (an earlier cell had "
+                           "frozen model.fc, and your code never made it trainable)",
+                           "after freezing, set requires_grad = True for every parameter of model.fc: the answer "
+                           "must not depend on what was frozen before.", "head_left_frozen")
         if trainable == set(probes.named_parameters(result)):
             if not result.training:
                 raise Mismatch(want, "every parameter still trainable; the model was put in eval mode instead",
@@ -100,6 +118,14 @@ def check_count_trainable(answer) -> None:
                expect.number(total, want, "count elements with p.numel().", integral=True))
         if got == expected:
             continue
+        if got == expected[::-1]:
+            raise Mismatch(want, f"{got}: the right numbers in the wrong order", "return (trainable, total): the "
+                           "trainable count first.")
+        with_buffers = sum(v.numel() for v in model.state_dict().values())
+        if got[1] == with_buffers != expected[1]:
+            raise Mismatch(want, f"{got}: a total counted from state_dict(), which also holds buffers (BatchNorm's "
+                           f"running statistics), {with_buffers - expected[1]:,} numbers that are no parameters",
+                           "count model.parameters() for the total: sum(p.numel() for p in model.parameters()).")
         tensors = (sum(p.requires_grad for p in model.parameters()), len(list(model.parameters())))
         if got == tensors:
             raise Mismatch(want, f"{got}: the number of parameter tensors, not of their elements",
@@ -118,7 +144,7 @@ def check_count_trainable(answer) -> None:
 def check_head_optimizer(answer) -> None:
     """Judge head_optimizer from "partly frozen" and "head and layer4 trainable", the head made trainable in both.
 
-    Names: `optimizer_before_head_replacement`, `includes_frozen_params`, `wrong_hyperparameters`.
+    Names: `optimizer_before_head_replacement`, `includes_frozen_params`, `wrong_hyperparameters`, `not_adamw`.
     """
     for state in ("partly frozen", "head and layer4 trainable"):
         model = _model(state)
@@ -147,10 +173,19 @@ def check_head_optimizer(answer) -> None:
                            "pass only trainable parameters: (p for p in model.parameters() if p.requires_grad).",
                            "includes_frozen_params")
         if set(held) != trainable:
-            raise Mismatch(want, f"an optimizer over {len(set(held))} of the {len(trainable)} trainable tensors",
-                           "select parameters by requires_grad, not by name: layers outside fc may be trainable too.")
+            names = {id(p): n for n, p in probes.named_parameters(model).items()}
+            left_out = sorted({names[i].split(".")[0] for i in trainable - set(held)})
+            raise Mismatch(want, f"an optimizer over {len(set(held))} of the {len(trainable)} trainable tensors: on "
+                           f"this model {', '.join(left_out)} train{'s' * (len(left_out) == 1)} too, and the optimizer "
+                           f"leaves {'it' if len(left_out) == 1 else 'them'} out",
+                           "select parameters by requires_grad, not by name: "
+                           "[p for p in model.parameters() if p.requires_grad].")
         settings = [s for _, s in entries]
         adamw = issubclass(type(optimizer), torch.optim.AdamW)
+        if not adamw:
+            raise Mismatch(want, f"{describe(optimizer)}, not AdamW", "use torch.optim.AdamW: Adam adds weight decay to "
+                           "the gradient, where the adaptive step scales it down; AdamW decays the weights directly. "
+                           f"torch.optim.AdamW(params, lr={LR}, weight_decay={WEIGHT_DECAY}).", "not_adamw")
         if not adamw or any(not math.isclose(s.get("lr", math.nan), LR) or s.get("maximize", False)
                             or not math.isclose(s.get("weight_decay", math.nan), WEIGHT_DECAY) for s in settings):
             shown = "; ".join(sorted({f"lr={s.get('lr')}, weight_decay={s.get('weight_decay')}"
@@ -158,7 +193,5 @@ def check_head_optimizer(answer) -> None:
             advice = f"torch.optim.AdamW(params, lr={LR}, weight_decay={WEIGHT_DECAY}) for every parameter."
             if adamw and any(math.isclose(s.get("weight_decay", 0), 0.01) for s in settings):
                 advice += " AdamW's default weight decay is 0.01: pass weight_decay explicitly."
-            elif not adamw:
-                advice = f"use AdamW, which decouples weight decay from the gradient step: {advice}"
-            raise Mismatch(want, f"{'AdamW' if adamw else 'another optimizer'} with {shown}", advice,
+            raise Mismatch(want, f"AdamW with {shown}", advice,
                            "wrong_hyperparameters")

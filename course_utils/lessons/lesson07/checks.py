@@ -214,7 +214,7 @@ def check_set_frozen_bn_eval(answer) -> None:
         _unreplaced(before, result, want)
         changed = sorted(n for n, p in probes.named_parameters(result).items() if probes.requires_grad(p) != flags[n])
         still = sorted(n for n in frozen if norms[n].training)
-        if not result.training and not any(m.training for m in nn.Module.modules(result)):
+        if not any(m.training for n, m in nn.Module.named_modules(result) if n):  # every layer, whatever the root says
             raise Mismatch(want, "the whole model in eval mode: Dropout off and the trainable BatchNorm layers "
                            "frozen in their statistics too", "switch only the frozen BatchNorm layers: module.eval() "
                            "on each, not model.eval().", "whole_model_eval")

@@ -85,11 +85,24 @@ def _shown(name) -> str:
     return repr(str.__str__(name)) if isinstance(name, str) else describe(name)
 
 
+class _CountedCompose(T.Compose):
+    """The transform handed to predict, counting its calls: an answer that never calls it skipped it."""
+
+    def __init__(self, transforms):
+        super().__init__(transforms)
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return super().__call__(image)
+
+
 def _call_predict(answer, model, image, want: str):
     weights = [p.detach().clone() for p in model.parameters()]
     names = list(CLASS_NAMES)
+    given = _CountedCompose(_transform().transforms)
     try:
-        result = call_learner(answer, model, image, _transform(), names)
+        result = call_learner(answer, model, image, given, names)
     except LearnerError as err:
         text = str(err)
         if "4D" in text or "3D" in text or "unbatched" in text:
@@ -102,7 +115,7 @@ def _call_predict(answer, model, image, want: str):
     if names != list(CLASS_NAMES) or not all(torch.equal(a, b) for a, b in zip(weights, model.parameters())):
         raise Mismatch(want, "a prediction that changed its inputs (the model's weights or the list of class names)",
                        "predicting only reads: leave the model's weights and class_names as they are.")
-    return result
+    return result, given.calls
 
 
 def check_predict(answer) -> None:
@@ -119,7 +132,7 @@ def check_predict(answer) -> None:
         calls = model[1].recorder.calls  # shared by every copy of the model, the answer's included
         calls.clear()
         want = f"({name!r}, {probability:.4f}): the class name and its softmax probability, in eval mode"
-        result = _call_predict(answer, model, image, want)
+        result, transform_calls = _call_predict(answer, model, image, want)
         got_name, got_p = expect.sequence(result, 2, want, "return a pair: (class name, probability).")
         if isinstance(got_p, str) and not isinstance(got_name, str):
             raise Mismatch(want, f"({describe(got_name)}, {_shown(got_p)}): the pair in the other order",
@@ -145,10 +158,18 @@ def check_predict(answer) -> None:
             raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): the largest logit, not a probability",
                            "turn logits into probabilities with .softmax(dim=1) before taking the largest.",
                            "no_softmax")
+        top_logit = _reference(model, image, _transform(), softmax=False)[1]
+        if str.__eq__(got_name, name) and math.isclose(got_p, 1 / (1 + math.exp(-top_logit)), rel_tol=1e-4):
+            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): the sigmoid of the largest logit, which is no "
+                           "probability over the classes (the sigmoids of all classes do not sum to 1)",
+                           "use .softmax(dim=1): one distribution over the classes, then take its largest value.",
+                           "no_softmax")
         raw_name, raw_p = _reference(model, image, T.ToTensor())
-        if str.__eq__(got_name, raw_name) and math.isclose(got_p, raw_p, rel_tol=1e-4, abs_tol=1e-6):
-            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): what the model says about the raw, unresized and "
-                           "unnormalised image", "apply transform(image): the model must see images prepared "
+        if transform_calls == 0 or (str.__eq__(got_name, raw_name)
+                                    and math.isclose(got_p, raw_p, rel_tol=1e-4, abs_tol=1e-6)):
+            how = ("what the model says about the raw, unresized and unnormalised image" if transform_calls
+                   else "computed without ever calling the transform it was given")
+            raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): {how}", "apply transform(image): the model must see images prepared "
                            "exactly as in training.", "skipped_transform")
         if not 0.0 <= got_p <= 1.0:
             raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): not a probability", "use softmax over the classes.")
@@ -208,6 +229,11 @@ def check_confusion_matrix(answer) -> None:
         if torch.equal(values, expected.double().T) and not torch.equal(values, expected.double()):
             raise Mismatch(want, "the transpose: rows are the predicted classes",
                            "count matrix[true, predicted]: the row is the true class.", "transposed")
+        if not torch.equal(values, expected.double()) and torch.equal(values, expected.clamp(max=1).double()):
+            raise Mismatch(want, "every cell that occurs counted once: a pair (true, predicted) seen 3 times holds 1, "
+                           "because matrix[targets, preds] += 1 writes each repeated index once instead of adding up",
+                           "accumulate repeated indices: matrix.index_put_((targets, preds), torch.ones_like(targets), "
+                           "accumulate=True), torch.bincount, or a loop over the samples.")
         if not torch.equal(values, expected.double()):
             raise Mismatch(want, f"{out.tolist()}", f"expected {expected.tolist()}: add 1 at [targets[i], preds[i]] "
                            f"for every sample i.")
