@@ -81,7 +81,7 @@ def test_a_local_rebinding_is_not_called_kept_1000_outputs():
         head = nn.Linear(head.in_features, num_classes)  # noqa: F841  (never put into the model)
         return model
     result = _failed("replace_head", rebinds)
-    assert result.mistake is None and "never put into the model" in result.message
+    assert result.mistake is None and "no new layer was put into the model" in result.message
 
 
 def test_a_typed_512_gets_advice_about_in_features():
@@ -113,3 +113,48 @@ def test_an_optimizer_over_the_head_only_is_told_what_else_trains():
         return torch.optim.AdamW(model.fc.parameters(), lr=1e-3, weight_decay=1e-4)
     result = _failed("head_optimizer", head_only)
     assert "on this model" in result.message and "requires_grad" in result.message
+
+
+# ---------------------------------------------------------------- found by an outside review of new answers
+
+def test_a_resized_attribute_is_not_a_new_layer():
+    def sets_out_features(model, num_classes):
+        model.fc.out_features = num_classes
+        return model
+    result = _failed("replace_head", sets_out_features)
+    assert result.mistake is None and "only changed a number" in result.message
+
+
+def test_code_that_expects_classifier_is_not_told_it_expects_fc():
+    def fc_or_classifier(model, num_classes):
+        if hasattr(model, "fc"):
+            model.fc = nn.Linear(model.fc.in_features, num_classes)
+        else:
+            last = model.classifier[-1]
+            model.classifier[-1] = nn.Linear(last.in_features, num_classes)
+        return model
+    result = _failed("replace_classifier", fc_or_classifier)
+    assert result.mistake != "assumed_fc" and "model.classifier" in result.message
+
+
+def test_conv_layers_frozen_by_name_leaving_batchnorm_and_a_shortcut():
+    def conv_by_name(model):
+        for name, parameter in model.named_parameters():
+            if "conv" in name:
+                parameter.requires_grad = False
+        for parameter in model.fc.parameters():
+            parameter.requires_grad = True
+        return model
+    assert _failed("freeze_backbone", conv_by_name).mistake == "froze_only_conv_layers"
+
+
+def test_counting_by_grad_or_by_nested_modules_is_explained():
+    def by_grad(model):
+        return (sum(p.numel() for p in model.parameters() if p.grad is not None),
+                sum(p.numel() for p in model.parameters()))
+
+    def nested(model):
+        return (sum(p.numel() for m in model.modules() for p in m.parameters() if p.requires_grad),
+                sum(p.numel() for m in model.modules() for p in m.parameters()))
+    assert "p.grad" in _failed("count_trainable", by_grad).message
+    assert "recurse=False" in _failed("count_trainable", nested).message

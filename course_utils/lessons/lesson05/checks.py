@@ -162,9 +162,12 @@ def _judge_resnet(answer, name: str, num_classes: int) -> None:
     logits = _forward(result, batch, want, "hardcoded_in_features")
     if tuple(logits.shape) == (2, old_out):
         if any(module is old for _, module in linear_modules(result)):
-            raise Mismatch(want, f"{describe(logits)}: model.fc is still the old {old_in}->{old_out} layer; the new "
-                           f"layer was made but never put into the model (assigning it to a local name changes "
-                           f"nothing)", "assign the new layer to the model's attribute: "
+            resized = old.out_features != old_out
+            raise Mismatch(want, f"{describe(logits)}: model.fc is still the old {old_in}->{old_out} layer" +
+                           (f"; setting its out_features to {old.out_features} only changed a number, its weight is "
+                            f"still [{old_out}, {old_in}]" if resized else
+                            "; no new layer was put into the model (one assigned to a local name changes nothing)"),
+                           "assign a new layer to the model's attribute: "
                            "model.fc = nn.Linear(model.fc.in_features, num_classes).")
         raise Mismatch(want, f"{describe(logits)}: a new head, but with the old head's {old_out} outputs",
                        f"give the new head num_classes={num_classes} outputs: "
@@ -251,6 +254,10 @@ def _assumed_attribute(err: LearnerError, name: str, head: str, want: str, passe
     text, line = err.original_text, err.learner_line or ""
     missing = _MISSING_ATTRIBUTE.search(text)
     names_fc = "fc" in re.findall(r"\w+", text + " " + line)
+    if missing and missing.group(1) not in ("fc", head.split(".")[0]):
+        raise Mismatch(want, f"your code raised {err}: it reads model.{missing.group(1)}, which {name} does not "
+                       f"have (its head is {head})", "find the head without assuming its name: the last nn.Linear in "
+                       "model.named_modules(), replaced through its parent module.") from None
     if not head.startswith("fc.") and head != "fc" and (names_fc or passed_fc_model):
         raise Mismatch(want, f"your code handled a model whose head is model.fc, then raised {err} on {name}, whose "
                        f"head is {head}: it expects a model.fc" if passed_fc_model else
