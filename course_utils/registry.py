@@ -30,7 +30,8 @@ def build_exercises(declared: Declarations) -> dict[str, Exercise]:
     for fields in sorted(declared.exercises.values(), key=lambda f: order[f["lesson"]]):
         name = fields["name"]
         wrong, correct = declared.wrong.get(name, {}), declared.correct.get(name, {})
-        variants = tuple(declared.variants.get(name, {}).values())
+        variants = tuple((mistake, answer) for mistake, answers in declared.variants.get(name, {}).items()
+                         for answer in answers.values())
         stray = sorted({mistake for mistake, _ in variants} - set(wrong))
         if stray:
             raise DeclarationError(f"{name!r} has other ways of committing {', '.join(stray)} but no @wrong_answer "

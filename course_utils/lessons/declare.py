@@ -42,7 +42,7 @@ class Declarations:
         self.solutions: dict[str, Callable] = {}
         self.wrong: dict[str, dict[str, Callable]] = {}
         self.correct: dict[str, dict[str, Callable]] = {}
-        self.variants: dict[str, dict[str, tuple[str, Callable]]] = {}  # exercise -> qualname -> (mistake, answer)
+        self.variants: dict[str, dict[str, dict[str, Callable]]] = {}  # exercise -> mistake -> qualname -> answer
 
     @staticmethod
     def _claim(table: dict[str, Callable], key: str, function: Callable, what: str) -> None:
@@ -82,12 +82,8 @@ class Declarations:
     def same_mistake(self, exercise: str, mistake: str) -> Callable[[Callable], Callable]:
         """Declare the decorated function another way of committing ``mistake`` in ``exercise`` (tests name it)."""
         def declare(answer: Callable) -> Callable:
-            table = self.variants.setdefault(exercise, {})
-            held = table.get(answer.__qualname__)
-            if held is not None and _origin(held[1]) != _origin(answer):
-                raise DeclarationError(f"wrong answer {answer.__qualname__!r} of {exercise!r} is declared twice: by "
-                                       f"{_origin(held[1])} and by {_origin(answer)}")
-            table[answer.__qualname__] = (mistake, answer)
+            self._claim(self.variants.setdefault(exercise, {}).setdefault(mistake, {}), answer.__qualname__, answer,
+                        f"wrong answer {answer.__qualname__!r} of {exercise!r}")
             return answer
         return declare
 
@@ -98,9 +94,10 @@ class Declarations:
             for name, answers in table.items():
                 if name not in self.exercises:
                     unknown.setdefault(name, []).extend(_origin(a) for a in answers.values())
-        for name, variants in self.variants.items():
+        for name, by_mistake in self.variants.items():
             if name not in self.exercises:
-                unknown.setdefault(name, []).extend(_origin(a) for _, a in variants.values())
+                unknown.setdefault(name, []).extend(_origin(a) for answers in by_mistake.values()
+                                                    for a in answers.values())
         return unknown
 
 

@@ -193,17 +193,16 @@ def check_head_optimizer(answer) -> None:
                            "select parameters by requires_grad, not by name: "
                            "[p for p in model.parameters() if p.requires_grad].")
         settings = [s for _, s in entries]
-        adamw = issubclass(type(optimizer), torch.optim.AdamW)
-        if not adamw:
+        if not issubclass(type(optimizer), torch.optim.AdamW):
             raise Mismatch(want, f"{describe(optimizer)}, not AdamW", "use torch.optim.AdamW: Adam adds weight decay to "
                            "the gradient, where the adaptive step scales it down; AdamW decays the weights directly. "
                            f"torch.optim.AdamW(params, lr={LR}, weight_decay={WEIGHT_DECAY}).", "not_adamw")
-        if not adamw or any(not math.isclose(s.get("lr", math.nan), LR) or s.get("maximize", False)
+        if any(not math.isclose(s.get("lr", math.nan), LR) or s.get("maximize", False)
                             or not math.isclose(s.get("weight_decay", math.nan), WEIGHT_DECAY) for s in settings):
             shown = "; ".join(sorted({f"lr={s.get('lr')}, weight_decay={s.get('weight_decay')}"
                                       + (", maximize=True" if s.get("maximize") else "") for s in settings}))
             advice = f"torch.optim.AdamW(params, lr={LR}, weight_decay={WEIGHT_DECAY}) for every parameter."
-            if adamw and any(math.isclose(s.get("weight_decay", 0), 0.01) for s in settings):
+            if any(math.isclose(s.get("weight_decay", 0), 0.01) for s in settings):
                 advice += " AdamW's default weight decay is 0.01: pass weight_decay explicitly."
             raise Mismatch(want, f"AdamW with {shown}", advice,
                            "wrong_hyperparameters")

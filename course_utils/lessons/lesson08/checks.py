@@ -154,11 +154,11 @@ def check_predict(answer) -> None:
                                "wrap the forward pass in `with torch.no_grad():` (or torch.inference_mode()): "
                                "inference needs no graph.", "tracks_gradients")
             continue
-        if math.isclose(got_p, _reference(model, image, _transform(), softmax=False)[1], rel_tol=1e-4):
+        top_logit = _reference(model, image, _transform(), softmax=False)[1]
+        if math.isclose(got_p, top_logit, rel_tol=1e-4):
             raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): the largest logit, not a probability",
                            "turn logits into probabilities with .softmax(dim=1) before taking the largest.",
                            "no_softmax")
-        top_logit = _reference(model, image, _transform(), softmax=False)[1]
         if str.__eq__(got_name, name) and math.isclose(got_p, 1 / (1 + math.exp(-top_logit)), rel_tol=1e-4):
             raise Mismatch(want, f"({_shown(got_name)}, {got_p:.4f}): the sigmoid of the largest logit, which is no "
                            "probability over the classes (the sigmoids of all classes do not sum to 1)",
