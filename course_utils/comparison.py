@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .finetune import STRATEGIES, ComparisonData, Run, train_strategy
+from .finetune import STRATEGIES, ComparisonData, Run, Strategy, augmented, train_strategy
 
 
 @dataclass(frozen=True)
@@ -27,24 +27,39 @@ class Summary:
 
 @dataclass(frozen=True)
 class Gap:
-    """Accuracy of strategy a minus strategy b, paired image by image over the same validation set and seeds."""
+    """Accuracy of strategy a minus strategy b over the same validation images and seeds, with a standard error
+    that adds two sources of chance: which validation images were drawn (the per-image differences, averaged over
+    the seeds) and which seeds were drawn (the per-seed differences). Adding them counts their interaction twice,
+    so it errs on the wide side. It does not cover the draw of the training images or other settings."""
 
     a: str
     b: str
     gap: float
-    standard_error: float
+    image_error: float
+    seed_error: float
     seeds_ahead: int
     seeds: int
 
     @property
+    def standard_error(self) -> float:
+        return math.hypot(self.image_error, self.seed_error)
+
+    @property
+    def z(self) -> float:
+        """The gap in standard errors (0 when both are exactly equal)."""
+        if self.standard_error == 0:
+            return 0.0 if self.gap == 0 else math.copysign(math.inf, self.gap)
+        return self.gap / self.standard_error
+
+    @property
     def verdict(self) -> str:
-        if abs(self.gap) <= 2 * self.standard_error:
+        if abs(self.z) <= 2:
             return "within noise"
         return "ahead" if self.gap > 0 else "behind"
 
     def __str__(self) -> str:
-        return (f"{self.a} vs {self.b}: {self.gap:+.3f} ± {self.standard_error:.3f}, {self.verdict} "
-                f"({self.a} higher on {self.seeds_ahead} of {self.seeds} seeds)")
+        return (f"{self.a} vs {self.b}: {self.gap:+.3f} ± {self.standard_error:.3f} (z = {self.z:+.1f}), "
+                f"{self.verdict} ({self.a} higher on {self.seeds_ahead} of {self.seeds} seeds)")
 
 
 @dataclass
@@ -76,23 +91,31 @@ class Comparison:
         return [self[name] for name in self.strategies]
 
     def gap(self, a: str, b: str) -> Gap:
-        """a minus b: per validation image, the difference in correctness averaged over the seeds both ran;
-        its standard error is that of a mean over the images (the same images judge both, so it is paired)."""
+        """a minus b, paired: the same validation images and seeds judge both. One standard error from the
+        per-image differences (averaged over the seeds both ran), one from the per-seed differences."""
         runs_a, runs_b = {r.seed: r for r in self._runs(a)}, {r.seed: r for r in self._runs(b)}
         seeds = sorted(runs_a.keys() & runs_b.keys())
-        per_image = torch.tensor([[float(x) - float(y) for x, y in zip(runs_a[s].val_correct, runs_b[s].val_correct)]
-                                  for s in seeds]).mean(0)
-        error = per_image.std().item() / math.sqrt(len(per_image))
+        differences = torch.tensor([[float(x) - float(y) for x, y in zip(runs_a[s].val_correct,
+                                                                         runs_b[s].val_correct)] for s in seeds])
+        per_image, per_seed = differences.mean(0), differences.mean(1)
+        image_error = per_image.std().item() / math.sqrt(len(per_image))
+        seed_error = per_seed.std().item() / math.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
         ahead = sum(runs_a[s].val_accuracy[-1] > runs_b[s].val_accuracy[-1] for s in seeds)
-        return Gap(a, b, per_image.mean().item(), error, ahead, len(seeds))
+        return Gap(a, b, per_image.mean().item(), image_error, seed_error, ahead, len(seeds))
+
+    def best(self, pretrained_only: bool = True) -> str:
+        """The strategy with the highest mean final validation accuracy (scratch left out when pretrained_only)."""
+        rows = [row for row in self.summary() if not (pretrained_only and row.strategy == "scratch")]
+        return max(rows, key=lambda row: row.mean).strategy
 
     def table(self) -> str:
-        header = (f"{'strategy':20s} {'val accuracy':>14s} {'per seed':>18s} {'train acc':>10s} {'s per run':>10s} "
+        width = max(20, *(len(name) for name in self.strategies))
+        header = (f"{'strategy':{width}s} {'val acc ± SD':>14s} {'per seed':>18s} {'train acc':>10s} {'s per run':>10s} "
                   f"{'layer1 moved':>13s} {'layer4 moved':>13s}")
         lines = [header, "-" * len(header)]
         for row in self.summary():
             seeds = " ".join(f"{a:.3f}" for a in row.final)
-            lines.append(f"{row.strategy:20s} {row.mean:>6.3f} ± {row.std:.3f} {seeds:>18s} {row.train_accuracy:>10.3f} "
+            lines.append(f"{row.strategy:{width}s} {row.mean:>6.3f} ± {row.std:.3f} {seeds:>18s} {row.train_accuracy:>10.3f} "
                          f"{row.seconds:>10.1f} {row.drift:>13.1%} {row.drift_layer4:>13.1%}")
         return "\n".join(lines)
 
@@ -108,31 +131,34 @@ class Comparison:
         from .plots import show_figure
 
         rows = self.summary()
-        figure, (curves, finals, drift) = plt.subplots(1, 3, figsize=(11, 3.6), dpi=80,
+        figure, (curves, finals, drift) = plt.subplots(1, 3, figsize=(12.5, 4.6), dpi=80,
                                                        gridspec_kw={"width_ratios": [4, 3, 3]})
         epochs = range(1, self.epochs + 1)
-        for row, marker in zip(rows, "ovs^Dx*P"):
+        for row, marker in zip(rows, "ovs^Dx*Ph"):
             values = torch.tensor([r.val_accuracy for r in self._runs(row.strategy)])
             line, = curves.plot(epochs, values.mean(0), marker=marker, markersize=4, label=row.strategy)
             curves.fill_between(epochs, values.min(0).values, values.max(0).values, color=line.get_color(), alpha=0.15)
-            finals.scatter(row.final, [row.strategy] * len(row.final), color=line.get_color(), marker=marker, s=30)
+            finals.scatter(row.final, [row.strategy] * len(row.final), color=line.get_color(), marker=marker, s=30,
+                           clip_on=False)
         curves.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
-        curves.set_title("mean over seeds; band: lowest to highest", fontsize=9)
-        curves.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
-        finals.set_title(f"after epoch {self.epochs}, one dot per seed", fontsize=9)
+        curves.set_title("mean over seeds; band: lowest to highest", fontsize=10)
+        curves.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
+        finals.set_title(f"after epoch {self.epochs}, one dot per seed", fontsize=10)
         finals.set_xlabel("validation accuracy")
-        finals.set_xticks([round(0.1 * i, 1) for i in range(11)])
-        finals.tick_params(axis="x", labelbottom=True, labelsize=8)
-        finals.set_xlim(min(min(r.final) for r in rows) - 0.03, min(1.0, max(max(r.final) for r in rows) + 0.03))
+        low, high = min(min(r.final) for r in rows), max(max(r.final) for r in rows)
+        pad = max(0.02, 0.06 * (high - low))
+        finals.set_xlim(low - pad, min(1.0 + pad / 2, high + pad))
+        finals.tick_params(axis="both", labelsize=9)
         finals.invert_yaxis()
         finals.grid(axis="x", alpha=0.3)
         y = torch.arange(len(rows), dtype=torch.float)
         drift.barh(y - 0.2, [r.drift for r in rows], height=0.4, label="layer1", color="#777")
         drift.barh(y + 0.2, [r.drift_layer4 for r in rows], height=0.4, label="layer4", color="#bbb")
-        drift.set_yticks(y.tolist(), [r.strategy for r in rows], fontsize=8)
+        drift.set_yticks(y.tolist(), [""] * len(rows))  # the same rows, in the same order, as the middle panel
         drift.invert_yaxis()
         drift.set_xlabel("weights moved, ||W - W0|| / ||W0||")
-        drift.legend(fontsize=7)
+        drift.set_title("rows as in the middle panel", fontsize=10)
+        drift.legend(fontsize=9)
         if title:
             figure.suptitle(title, fontsize=10)
         figure.tight_layout()
@@ -140,31 +166,58 @@ class Comparison:
 
 
 def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs: int = 10,
-            progress: bool = True) -> Comparison:
+            progress: bool = True, augment_best: bool = False) -> Comparison:
     """Train every strategy from every seed, one progress bar over all runs. Cached frozen-layer outputs are
-    computed afresh, so each cached strategy's first run pays for its cache."""
+    computed afresh, so the first run that needs a cache pays for it. With ``augment_best``, the best pretrained
+    strategy is then trained again from the same seeds on augmented images (``data.augmented_train``)."""
     data.clear_cache()
-    jobs = [(s, seed) for s in strategies for seed in seeds]
-    runs = [train_strategy(data, strategy, seed, epochs) for strategy, seed in tqdm(jobs, desc="runs",
-                                                                                     disable=not progress)]
+    by_name = {strategy.name: strategy for strategy in strategies}
+    runs = []
+    with tqdm(total=len(strategies) * len(seeds) + (len(seeds) if augment_best else 0), desc="runs",
+              disable=not progress) as bar:
+        def train(strategy: Strategy) -> None:
+            for seed in seeds:
+                bar.set_postfix_str(f"{strategy.name}, seed {seed}")
+                runs.append(train_strategy(data, strategy, seed, epochs))
+                bar.update()
+
+        for strategy in strategies:
+            train(strategy)
+        if augment_best:
+            train(augmented(by_name[Comparison(runs, epochs).best()]))
     return Comparison(runs, epochs)
 
 
-LOW_RATE = ("head only", "last block + head", "full, low lr")  # pretrained strategies at gentle rates
+LOW_RATE = ("head only", "last block + head", "two-phase", "full, low lr")  # pretrained strategies at gentle rates
+PAIRS = (("last block + head", "head only"), ("two-phase", "head only"), ("two-phase", "last block + head"),
+         ("full, low lr", "head only"), ("full, low lr", "last block + head"),
+         ("last block + head", "last block, high lr"), ("full, low lr", "full, high lr"))
+AUGMENTED = ", augmented"  # the suffix augmented() gives a strategy's name
 
 
 def verdicts(comparison: Comparison) -> list[str]:
     """What the comparison supports, as sentences built from its own numbers: a gap counts only when it is
-    larger than two paired standard errors."""
-    names = set(comparison.strategies)
+    larger than two standard errors (images and seeds); the last line says how many comparisons were made
+    and which gaps would also pass a threshold corrected for that number (Bonferroni, 5% overall)."""
+    names = comparison.strategies
     lines = []
-    if "scratch" in names and names & set(LOW_RATE):
-        gaps = [comparison.gap(name, "scratch") for name in LOW_RATE if name in names]
+    low = [name for name in LOW_RATE if name in names]
+    if "scratch" in names and low:
+        gaps = [comparison.gap(name, "scratch") for name in low]
         all_ahead = all(g.verdict == "ahead" for g in gaps)
         lines.append(f"transfer vs scratch: every pretrained strategy at a low rate is "
                      f"{'ahead of' if all_ahead else 'NOT clearly ahead of'} scratch, by "
                      f"{min(g.gap for g in gaps):.3f} to {max(g.gap for g in gaps):.3f}")
-    pairs = (("last block + head", "head only"), ("full, low lr", "head only"), ("full, low lr", "last block + head"),
-             ("last block + head", "last block, high lr"), ("full, low lr", "full, high lr"))
-    lines += [str(comparison.gap(a, b)) for a, b in pairs if a in names and b in names]
+    pairs = [(a, b) for a, b in PAIRS if a in names and b in names]
+    pairs += [(name, name[:-len(AUGMENTED)]) for name in names
+              if name.endswith(AUGMENTED) and name[:-len(AUGMENTED)] in names]
+    gaps = [comparison.gap(a, b) for a, b in pairs]
+    lines += [str(gap) for gap in gaps]
+    if gaps:
+        threshold = statistics.NormalDist().inv_cdf(1 - 0.025 / len(gaps))
+        strict = [f"{g.a} vs {g.b}" for g in gaps if abs(g.z) > threshold]
+        lines.append(f"{len(gaps)} comparisons at |z| > 2: even with no real difference, about "
+                     f"{len(gaps) * 0.05:.1f} of them would come out ahead or behind by chance. Corrected for "
+                     f"{len(gaps)} comparisons (|z| > {threshold:.1f}): "
+                     + ("; ".join(strict) if strict else "none") + ".")
     return lines

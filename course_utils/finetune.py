@@ -1,18 +1,21 @@
 """Fine-tuning strategies compared fairly: same data, seeds and epochs; frozen parts cached; backbone drift measured.
 
-Each strategy trains a ResNet-18 with a fresh head on preprocessed tensors (no augmentation, so the frozen
-part of the network computes the same outputs in every epoch and is run only once: cached features for
-head-only, cached layer3 outputs for the last block). Results are plain data; the lesson prints and plots them.
+Each strategy trains a ResNet-18 with a fresh head on preprocessed tensors. Without augmentation the frozen part
+of the network computes the same outputs in every epoch and is run only once (cached features for head-only,
+cached layer3 outputs for the last block); an augmented strategy sees new random crops of the training images
+in every epoch, so it runs the whole network every time. A two-phase strategy trains the head alone first,
+then opens the last block. Results are plain data; the lesson prints and plots them.
 """
 from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torchvision import transforms
 from torchvision.models import resnet18
 
 from .features import extract_features
@@ -24,37 +27,67 @@ TRAINS = ("head", "layer4", "all")  # what a strategy trains: the head, the last
 
 @dataclass(frozen=True)
 class Strategy:
-    """How to fine-tune: pretrained or random start, what trains, and the learning rates of head and backbone."""
+    """How to fine-tune: pretrained or random start, what trains, the learning rates of head and backbone, how
+    many first epochs train the head alone (two-phase), and whether the training images are augmented."""
 
     name: str
     pretrained: bool
     trains: str
     head_lr: float
     backbone_lr: float = 0.0
+    head_epochs: int = 0
+    augment: bool = False
 
     def __post_init__(self):
         if self.trains not in TRAINS:
             raise ValueError(f"trains={self.trains!r}; choose one of {', '.join(TRAINS)}")
+        if self.head_epochs < 0 or (self.head_epochs and self.trains == "head"):
+            raise ValueError(f"head_epochs={self.head_epochs} with trains={self.trains!r}: a head-first phase "
+                             f"needs something to open after it (trains='layer4' or 'all') and a count >= 0")
+
+    def phases(self, epochs: int) -> list[tuple[str, int]]:
+        """(what trains, epochs) in order: the head alone for head_epochs, then what the strategy trains."""
+        if self.head_epochs >= epochs:
+            raise ValueError(f"head_epochs={self.head_epochs} leaves no epoch of the {epochs} for the second phase")
+        first = [("head", self.head_epochs)] if self.head_epochs else []
+        return first + [(self.trains, epochs - self.head_epochs)]
 
 
 STRATEGIES = (
     Strategy("scratch", pretrained=False, trains="all", head_lr=1e-3, backbone_lr=1e-3),
     Strategy("head only", pretrained=True, trains="head", head_lr=1e-3),
     Strategy("last block + head", pretrained=True, trains="layer4", head_lr=1e-3, backbone_lr=1e-4),
-    Strategy("last block, high lr", pretrained=True, trains="layer4", head_lr=3e-3, backbone_lr=3e-3),
+    Strategy("two-phase", pretrained=True, trains="layer4", head_lr=1e-3, backbone_lr=1e-4, head_epochs=3),
+    Strategy("last block, high lr", pretrained=True, trains="layer4", head_lr=1e-3, backbone_lr=3e-3),
     Strategy("full, low lr", pretrained=True, trains="all", head_lr=1e-3, backbone_lr=1e-4),
-    Strategy("full, high lr", pretrained=True, trains="all", head_lr=3e-3, backbone_lr=3e-3),
+    Strategy("full, high lr", pretrained=True, trains="all", head_lr=1e-3, backbone_lr=3e-3),
 )
+
+
+def augmented(strategy: Strategy) -> Strategy:
+    """The same strategy trained on randomly augmented images (new crops and flips in every epoch)."""
+    return replace(strategy, name=f"{strategy.name}, augmented", augment=True)
+
+
+def train_augmentation(preset) -> transforms.Compose:
+    """Lesson 04's train_tf for a preset: a random crop of 60-100% of the image at the preset's size, a random
+    horizontal flip, then the preset's own scaling and normalisation."""
+    size = preset.crop_size[0] if isinstance(preset.crop_size, (list, tuple)) else preset.crop_size
+    return transforms.Compose([transforms.RandomResizedCrop(size, scale=(0.6, 1.0), antialias=True),
+                               transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+                               transforms.Normalize(preset.mean, preset.std)])
 
 
 @dataclass
 class ComparisonData:
-    """Preprocessed train and validation tensors, the pretrained weights, and the training settings shared by all."""
+    """Preprocessed train and validation tensors, the pretrained weights, and the training settings shared by all;
+    ``augmented_train`` (the training images with a random transform) is what augmented strategies train on."""
 
     train: TensorDataset
     val: TensorDataset
     num_classes: int
     pretrained_state: dict
+    augmented_train: Dataset | None = None
     batch_size: int = 20
     dropout: float = 0.2
     weight_decay: float = 1e-4
@@ -88,10 +121,15 @@ def new_model(data: ComparisonData, strategy: Strategy, seed: int) -> nn.Module:
         missing, unexpected = model.load_state_dict(data.pretrained_state, strict=False)
         if unexpected or any(not name.startswith("fc.") for name in missing):
             raise ValueError(f"the pretrained state does not fit resnet18: missing {missing}, unexpected {unexpected}")
-    open_prefixes = {"head": ("fc.",), "layer4": ("fc.", "layer4."), "all": ("",)}[strategy.trains]
+    _open(model, strategy.trains)
+    return model
+
+
+def _open(model: nn.Module, trains: str) -> None:
+    """Make exactly the parameters of what ``trains`` names trainable, and freeze the rest."""
+    open_prefixes = {"head": ("fc.",), "layer4": ("fc.", "layer4."), "all": ("",)}[trains]
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.startswith(open_prefixes)
-    return model
 
 
 def param_groups(model: nn.Module, head_lr: float, backbone_lr: float) -> list[dict]:
@@ -130,9 +168,10 @@ def _cached_part(data: ComparisonData, model: nn.Module, strategy: Strategy) -> 
 
 
 def _outputs(below: nn.Module, data: ComparisonData) -> tuple[TensorDataset, TensorDataset]:
-    """What the frozen part computes for the training and the validation images."""
-    return (extract_features(below, DataLoader(data.train, batch_size=100)),
-            extract_features(below, DataLoader(data.val, batch_size=125)))
+    """What the frozen part computes for the training and the validation images. The loaders get their own
+    generators, so that building a cache draws nothing from the global random stream a run depends on."""
+    return (extract_features(below, DataLoader(data.train, batch_size=100, generator=torch.Generator())),
+            extract_features(below, DataLoader(data.val, batch_size=125, generator=torch.Generator())))
 
 
 def train_strategy(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, cached: bool = True,
@@ -144,24 +183,39 @@ def train_strategy(data: ComparisonData, strategy: Strategy, seed: int, epochs: 
 def fine_tune(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, cached: bool = True,
               frozen_bn: str = "eval") -> tuple[nn.Module, Run]:
     """The trained model (in eval mode) and its Run: one strategy from one seed, frozen layers run once when
-    ``cached``; frozen_bn="train" lets frozen BatchNorm layers update their statistics (only without the cache)."""
+    ``cached`` (never for an augmented strategy, whose inputs change every epoch); frozen_bn="train" lets frozen
+    BatchNorm layers update their statistics (only without the cache)."""
     if cached and frozen_bn != "eval":
         raise ValueError("frozen_bn='train' changes the frozen layers, so their outputs cannot be cached: "
                          "pass cached=False")
+    if strategy.augment and data.augmented_train is None:
+        raise ValueError(f"{strategy.name!r} trains on augmented images: build ComparisonData with "
+                         f"augmented_train=ImageFolder(root / 'train', transform=train_augmentation(preset))")
+    cached = cached and not strategy.augment
     model = new_model(data, strategy, seed)
     before = {n: p.detach().clone() for n, p in model.named_parameters() if n.startswith(("layer1.", "layer4."))}
+    order = torch.Generator().manual_seed(seed)  # one shuffling stream across the phases
     start = time.perf_counter()
-    part, (train, val) = _cached_part(data, model, strategy) if cached else (model, (data.train, data.val))
-    optimizer = torch.optim.AdamW(param_groups(model, strategy.head_lr, strategy.backbone_lr),
-                                  weight_decay=data.weight_decay)
-    loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
-    torch.manual_seed(seed)  # Dropout's masks: the same whether or not caching above drew random numbers
-    history = fit(part, loader, DataLoader(val, batch_size=125), optimizer, epochs, progress=False, frozen_bn=frozen_bn)
+    torch.manual_seed(seed)  # Dropout's masks and the augmentation: the same whether or not caching drew numbers
+    train_accuracy, val_accuracy = [], []
+    for trains, phase_epochs in strategy.phases(epochs):
+        phase = replace(strategy, trains=trains, head_epochs=0)
+        _open(model, trains)
+        part, (train, val) = _cached_part(data, model, phase) if cached else (model, (data.train, data.val))
+        if strategy.augment:
+            train = data.augmented_train
+        optimizer = torch.optim.AdamW(param_groups(model, strategy.head_lr, strategy.backbone_lr),
+                                      weight_decay=data.weight_decay)
+        loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order)
+        history = fit(part, loader, DataLoader(val, batch_size=125), optimizer, phase_epochs, progress=False,
+                      frozen_bn=frozen_bn)
+        train_accuracy += history.train_accuracy
+        val_accuracy += history.val_accuracy
     seconds = time.perf_counter() - start
     model.eval()
     with torch.no_grad():
         correct = (part(val.tensors[0]).argmax(1) == val.tensors[1]).tolist()
-    return model, Run(strategy.name, seed, history.train_accuracy, history.val_accuracy, correct, seconds,
+    return model, Run(strategy.name, seed, train_accuracy, val_accuracy, correct, seconds,
                       relative_change(before, model, "layer1."), relative_change(before, model, "layer4."))
 
 

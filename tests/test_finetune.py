@@ -1,4 +1,5 @@
 """The comparison machinery of lesson 07: splitting a ResNet, parameter groups, cached training, summaries."""
+import dataclasses
 import math
 
 import pytest
@@ -7,8 +8,8 @@ from torch.utils.data import TensorDataset
 from torchvision.models import ResNet18_Weights, resnet18
 
 from course_utils.comparison import Comparison, compare, verdicts
-from course_utils.finetune import (STRATEGIES, ComparisonData, Run, Strategy, backbone_state, fine_tune, new_model,
-                                   param_groups, train_strategy)
+from course_utils.finetune import (STRATEGIES, ComparisonData, Run, Strategy, augmented, backbone_state, fine_tune,
+                                   new_model, param_groups, train_strategy)
 from course_utils.models import split_resnet
 from course_utils.pretrained import course_weights, training_transforms
 
@@ -19,7 +20,25 @@ def data():
     images, labels = torch.randn(24, 3, 32, 32, generator=g), torch.arange(24) % 3
     torch.manual_seed(0)
     return ComparisonData(TensorDataset(images[:16], labels[:16]), TensorDataset(images[16:], labels[16:]),
-                          num_classes=3, pretrained_state=backbone_state(resnet18()), batch_size=8)
+                          num_classes=3, pretrained_state=backbone_state(resnet18()), batch_size=8,
+                          augmented_train=_Flipped(TensorDataset(images[:16], labels[:16])))
+
+
+class _Flipped(torch.utils.data.Dataset):
+    """The training tensors, each flipped left-right with probability 1/2 (drawn from torch's global stream)."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, index):
+        image, label = self.base[index]
+        return (image.flip(-1) if torch.rand(()) < 0.5 else image), label
+
+
+STRATEGY = {strategy.name: strategy for strategy in STRATEGIES}
 
 
 @pytest.mark.parametrize("at", ["layer1", "layer3", "layer4", "avgpool", "fc"])
@@ -109,18 +128,90 @@ def test_summary_statistics_are_mean_and_sample_std():
     assert math.isclose(row.mean, 0.9) and math.isclose(row.std, 0.1)
 
 
-def test_paired_gap_against_a_direct_computation():
+def test_paired_gap_adds_the_image_and_the_seed_components():
     g = torch.Generator().manual_seed(0)
     a = [(torch.rand(50, generator=g) < 0.8).tolist() for _ in range(3)]
     b = [(torch.rand(50, generator=g) < 0.6).tolist() for _ in range(3)]
     comparison = Comparison([_run("a", s, a[s]) for s in range(3)] + [_run("b", s, b[s]) for s in range(3)], 1)
-    differences = (torch.tensor(a, dtype=torch.float) - torch.tensor(b, dtype=torch.float)).mean(0)
+    differences = torch.tensor(a, dtype=torch.float) - torch.tensor(b, dtype=torch.float)  # [seed, image]
+    per_image, per_seed = differences.mean(0), differences.mean(1)
     gap = comparison.gap("a", "b")
-    assert math.isclose(gap.gap, differences.mean().item(), abs_tol=1e-6)
-    assert math.isclose(gap.standard_error, differences.std().item() / math.sqrt(50), rel_tol=1e-5)
-    assert gap.seeds == 3 and gap.verdict in ("ahead", "within noise")
+    assert math.isclose(gap.gap, per_image.mean().item(), abs_tol=1e-6)
+    assert math.isclose(gap.image_error, per_image.std().item() / math.sqrt(50), rel_tol=1e-5)
+    assert math.isclose(gap.seed_error, per_seed.std().item() / math.sqrt(3), rel_tol=1e-5)
+    assert math.isclose(gap.standard_error, math.hypot(gap.image_error, gap.seed_error), rel_tol=1e-9)
+    assert math.isclose(gap.z, gap.gap / gap.standard_error) and gap.seeds == 3
+    assert gap.verdict == ("ahead" if gap.z > 2 else "within noise")
     same = Comparison([_run("a", 0, a[0]), _run("b", 0, a[0])], 1).gap("a", "b")
-    assert same.gap == 0 and same.verdict == "within noise"
+    assert same.gap == 0 and same.z == 0 and same.verdict == "within noise"
+
+
+def test_seeds_that_disagree_widen_the_error_and_can_cancel_a_verdict():
+    # On each seed a beats b on 20 of 200 images, and on one seed b beats a on 40 others: every image alone is
+    # a small, consistent-looking difference, but the seeds disagree, so the seed component must show it.
+    n = 200
+    b = [[False] * n for _ in range(3)]
+    a = [[i < 20 for i in range(n)], [i < 20 for i in range(n)], [False] * n]
+    b[2] = [20 <= i < 60 for i in range(n)]
+    comparison = Comparison([_run("a", s, a[s]) for s in range(3)] + [_run("b", s, b[s]) for s in range(3)], 1)
+    gap = comparison.gap("a", "b")
+    assert gap.seed_error > gap.image_error
+    images_only = abs(gap.gap) / gap.image_error
+    assert abs(gap.z) < images_only and gap.verdict == "within noise"
+
+
+def test_two_phase_trains_the_head_alone_first_then_the_last_block(data):
+    two_phase = STRATEGY["two-phase"]
+    assert two_phase.phases(10) == [("head", 3), ("layer4", 7)]
+    head_only = train_strategy(data, STRATEGY["head only"], seed=2, epochs=2)
+    run = train_strategy(data, two_phase, seed=2, epochs=4)
+    assert len(run.val_accuracy) == 4 and run.drift == 0 and run.drift_layer4 > 0
+    # nothing outside the head moves in the first phase: its first epochs are head-only training, number for number
+    phase_one = train_strategy(data, Strategy("first", True, "layer4", 1e-3, 1e-4, head_epochs=2), seed=2, epochs=3)
+    assert phase_one.val_accuracy[:2] == head_only.val_accuracy and phase_one.train_accuracy[:2] == head_only.train_accuracy
+
+
+@pytest.mark.parametrize("bad", [dict(trains="head", head_epochs=2), dict(trains="layer4", head_epochs=-1)])
+def test_a_head_first_phase_needs_something_to_open_after_it(bad):
+    with pytest.raises(ValueError, match="head_epochs"):
+        Strategy("odd", pretrained=True, head_lr=1e-3, **bad)
+    with pytest.raises(ValueError, match="no epoch"):
+        STRATEGY["two-phase"].phases(3)
+
+
+def test_two_phase_cached_equals_two_phase_through_the_network(data):
+    cached = train_strategy(data, STRATEGY["two-phase"], seed=1, epochs=4, cached=True)
+    through = train_strategy(data, STRATEGY["two-phase"], seed=1, epochs=4, cached=False)
+    assert cached.val_accuracy == through.val_accuracy and cached.val_correct == through.val_correct
+
+
+def test_an_augmented_strategy_trains_on_new_draws_and_is_reproducible(data):
+    arm = augmented(STRATEGY["last block + head"])
+    assert arm.name == "last block + head, augmented" and arm.augment and arm.trains == "layer4"
+    plain = train_strategy(data, STRATEGY["last block + head"], seed=0, epochs=2)
+    once, again = (train_strategy(data, arm, seed=0, epochs=2) for _ in range(2))
+    assert once == dataclasses.replace(again, seconds=once.seconds)   # same seed, same run
+    assert once.drift == 0 and once.drift_layer4 > 0 and once.drift_layer4 != plain.drift_layer4
+    without = ComparisonData(data.train, data.val, data.num_classes, data.pretrained_state)
+    with pytest.raises(ValueError, match="augmented_train"):
+        train_strategy(without, arm, seed=0, epochs=1)
+
+
+def test_the_high_rate_arms_change_only_the_backbone_rate():
+    assert STRATEGY["last block, high lr"].head_lr == STRATEGY["last block + head"].head_lr
+    assert STRATEGY["full, high lr"].head_lr == STRATEGY["full, low lr"].head_lr
+    assert STRATEGY["full, high lr"].backbone_lr > STRATEGY["full, low lr"].backbone_lr
+
+
+def test_compare_augments_the_best_pretrained_strategy_from_the_same_seeds(data):
+    strategies = [STRATEGY["scratch"], STRATEGY["head only"], STRATEGY["last block + head"]]
+    comparison = compare(data, strategies, seeds=(0, 1), epochs=1, progress=False, augment_best=True)
+    best = comparison.best()
+    assert comparison.strategies == ["scratch", "head only", "last block + head", f"{best}, augmented"]
+    assert best != "scratch" and comparison[best].mean == max(comparison[n].mean for n in ("head only", "last block + head"))
+    lines = verdicts(comparison)
+    assert any(line.startswith(f"{best}, augmented vs {best}:") for line in lines)
+    assert "comparisons at |z| > 2" in lines[-1] and "Corrected for" in lines[-1]
 
 
 def test_training_transforms_shrink_only_oversized_presets_on_a_cpu():

@@ -137,15 +137,20 @@ def test_wrong_in_features(reports):
 
 def test_skip_normalization(reports):
     broken, fixed = reports["skip_normalization"].broken.values, reports["skip_normalization"].fixed.values
-    assert broken["inputs"].min() >= 0 and fixed["inputs"].min() < 0          # only the fix normalises
-    # measured 1 / 2 threads: fixed 0.901 / 0.901, broken 0.615 / 0.615 (margins 0.30 and 0.19)
-    assert fixed["result"] > 0.6 and broken["result"] < fixed["result"] - 0.1  # same features, lower accuracy
+    # measured (idle, 2 cores): normalised 0.884; trained with / evaluated without 0.696; the reverse 0.816;
+    # never normalised 0.752. Asserted: every way of skipping it costs accuracy, a mismatch the most.
+    assert fixed["result"] > 0.6
+    assert all(broken[key] < fixed["result"] - 0.05 for key in ("result", "reverse", "never"))
+    assert broken["result"] < broken["never"]                                   # a mismatch costs more
 
 
 def test_augment_validation(reports):
     broken, fixed = reports["augment_validation"].broken.values, reports["augment_validation"].fixed.values
-    assert len(set(broken["scores"])) > 1 and len(set(fixed["scores"])) == 1
-    assert max(broken["scores"]) < fixed["scores"][0]
+    assert len(set(broken["scores"])) > 1 and len(set(fixed["scores"])) == 1    # noise
+    # measured: train_tf 0.729-0.771 over six evaluations vs 0.901 deterministic (a bias of about 0.15)
+    assert max(broken["scores"]) < fixed["scores"][0] - 0.05                    # and bias
+    summary = reports["augment_validation"].symptom
+    assert "noise" in summary and "bias" in summary
 
 
 def test_class_to_idx_mismatch(reports):
@@ -162,8 +167,9 @@ def test_kept_1000_outputs(reports):
     broken, fixed = report.broken.values, report.fixed.values
     assert report.broken.error is None and report.fixed.error is None          # silent
     assert broken["outputs"] > broken["num_classes"] == fixed["outputs"]
-    # measured 1 / 2 threads: 0.625 / 0.625 of predictions name a class that does not exist (margin 0.33)
-    assert broken["impossible"] > 0.3 and fixed["impossible"] == 0             # classes that do not exist
+    # measured: untrained 0.912 of predictions name a class that does not exist; 0 after 5 steps of training
+    assert broken["impossible"][0] > 0.3 and all(share == 0 for share in fixed["impossible"])
+    assert broken["impossible"][-1] < broken["impossible"][0]                  # training hides the mistake
 
 
 def test_froze_everything(reports):

@@ -26,9 +26,10 @@ out = {"threads": torch.get_num_threads()}
 out["shipped linear probe (>= 0.85)"] = linear_probe_accuracy(course_weights(progress=False))
 out["scratch CNN best val (transfer - 0.25 >)"] = _scratch_accuracy(course_dataset(progress=False))
 values = lambda mistake: (run_symptom(mistake).broken.values, run_symptom(mistake).fixed.values)
-b, f = values("skip_normalization"); out["skip_normalization fixed / broken"] = [f["result"], b["result"]]
+b, f = values("skip_normalization"); out["skip_normalization fixed / mismatch / reverse / never"] = [f["result"], b["result"], b["reverse"], b["never"]]
+b, f = values("augment_validation"); out["augment_validation fixed / broken scores"] = [f["scores"][0], b["scores"]]
 b, f = values("class_to_idx_mismatch"); out["class_to_idx_mismatch fixed / broken"] = [f["result"], b["result"]]
-b, f = values("kept_1000_outputs"); out["kept_1000_outputs impossible share"] = b["impossible"]
+b, f = values("kept_1000_outputs"); out["kept_1000_outputs impossible share per step"] = b["impossible"]
 b, f = values("bn_stats_drift"); out["bn_stats_drift layer1 / layer4 / cosine"] = [b["drift_layer1"], b["drift_layer4"], b["cosine"]]
 r = run_symptom("full_finetune_tiny_data"); b, f = r.broken.values, r.fixed.values
 out["full_finetune_tiny_data broken train / broken val / fixed val"] = [b["train_accuracy"][-1], b["val_accuracy"][-1], f["val_accuracy"][-1]]

@@ -10,18 +10,22 @@ from .entry import Variant
 PlotFn = Callable[[object, Variant, Variant], None]
 
 
-def series_plot(key: str, ylabel: str, log: bool = False, floor: float | None = None) -> PlotFn:
-    """One line per variant of the list recorded under ``key`` (non-finite values left as gaps)."""
+def series_plot(key: str, ylabel: str, log: bool = False, floor: float | None = None,
+                ticks: tuple[int, ...] | None = None) -> PlotFn:
+    """One line per variant of the list recorded under ``key`` (non-finite values left as gaps); ``ticks`` names
+    the step of each value when they were measured at uneven steps (drawn evenly spaced, labelled)."""
     def plot(figure, broken: Variant, fixed: Variant) -> None:
         ax = figure.subplots()
         for variant, label, colour in ((broken, "broken", BROKEN), (fixed, "fixed", FIXED)):
             values = [v if math.isfinite(v) else float("nan") for v in variant.values.get(key, [])]
-            ax.plot(range(1, len(values) + 1), values, label=label, color=colour)
+            ax.plot(range(1, len(values) + 1), values, label=label, color=colour, marker="o" if ticks else None)
         if floor is not None:
             ax.axhline(floor, color=MUTED, linestyle="--", linewidth=1, label=f"floor {floor:.3f}")
         if log:
             ax.set_yscale("log")
-        ax.set_xlabel("step")
+        if ticks:
+            ax.set_xticks(range(1, len(ticks) + 1), [str(t) for t in ticks])
+        ax.set_xlabel("training steps (not to scale)" if ticks else "step")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
     return plot

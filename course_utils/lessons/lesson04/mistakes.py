@@ -21,18 +21,80 @@ def accuracy(inputs):
 """
 
 
+NORMALIZATION_SETUP = """\
+from torchvision import datasets, transforms
+from course_utils.data import course_dataset
+from course_utils.features import extract_features
+from course_utils.pretrained import pretrained_resnet18
+
+root = course_dataset(progress=False)                      # the lesson's own 5-shape task
+model, weights = pretrained_resnet18("course", progress=False)
+model.fc = nn.Identity()                                    # the frozen backbone's 512 features
+preset = weights.transforms()                               # resize, crop, scale to [0, 1], Normalize(mean, std)
+no_normalize = transforms.Compose([transforms.Resize(preset.resize_size), transforms.CenterCrop(preset.crop_size),
+                                   transforms.ToTensor()])   # the same, without Normalize
+
+def features(transform, split):
+    loader = torch.utils.data.DataLoader(datasets.ImageFolder(root / split, transform=transform), batch_size=125)
+    return extract_features(model, loader).tensors
+
+def train_head(x, y):                                       # a new 5-class head, trained on the 100 training images
+    torch.manual_seed(0)
+    head = nn.Linear(512, 5)
+    optimizer = torch.optim.Adam(head.parameters(), lr=0.01)
+    for step in range(300):
+        optimizer.zero_grad()
+        F.cross_entropy(head(x), y).backward()
+        optimizer.step()
+    return head
+
+def accuracy(head, x, y):
+    with torch.no_grad():
+        return (head(x).argmax(1) == y).float().mean().item()
+
+normalised = {split: features(preset, split) for split in ("train", "val")}
+unnormalised = {split: features(no_normalize, split) for split in ("train", "val")}
+"""
+
+NORMALIZATION_CASES = ("trained with, evaluated without", "trained without, evaluated with", "never normalised",
+                       "normalised throughout")
+
+
 def _summarize_normalization(broken: Variant, fixed: Variant) -> str:
     b, f = broken.values, fixed.values
-    return (f"same network, same {len(f['inputs'])} images: accuracy {b['result']:.3f} without normalisation vs "
-            f"{f['result']:.3f} with it; input mean {b['inputs'].mean():.2f} / std {b['inputs'].std():.2f} vs "
-            f"{f['inputs'].mean():.2f} / {f['inputs'].std():.2f}")
+    return (f"the same frozen backbone and a new 5-class head on the lesson's {f['val_images']} validation images: "
+            f"{f['result']:.3f} normalised throughout; {b['result']:.3f} when the head was trained with "
+            f"normalisation and evaluated without, {b['reverse']:.3f} the other way round, {b['never']:.3f} when "
+            f"neither was normalised")
+
+
+def _plot_normalization(figure, broken: Variant, fixed: Variant) -> None:
+    from ...display import BROKEN, FIXED
+    ax = figure.subplots()
+    values = [broken.values.get(k, float("nan")) for k in ("result", "reverse", "never")] + [fixed.values["result"]]
+    ax.barh(range(4), values, color=[BROKEN] * 3 + [FIXED])
+    ax.set_yticks(range(4), NORMALIZATION_CASES, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("validation accuracy")
+    for y, value in enumerate(values):
+        ax.text(value + 0.01, y, f"{value:.2f}", va="center", fontsize=8)
+
+
+AUGMENT_SETUP = PRETRAINED_SETUP + """\
+mean, std = weights.transforms().mean, weights.transforms().std
+train_tf = transforms.Compose([transforms.RandomResizedCrop(56, scale=(0.6, 1.0)), transforms.RandomHorizontalFlip(),
+                               transforms.ConvertImageDtype(torch.float), transforms.Normalize(mean, std)])
+"""
 
 
 def _summarize_augment(broken: Variant, fixed: Variant) -> str:
-    def listed(scores):
-        return ", ".join(f"{s:.3f}" for s in scores)
-    return (f"the same model evaluated 4 times on the same images: accuracy {listed(broken.values['scores'])} with "
-            f"random validation transforms; {listed(fixed.values['scores'])} with weights.transforms()")
+    scores, reference = broken.values["scores"], fixed.values["scores"][0]
+    return (f"the same model evaluated 4 times on the same {fixed.values['images']} images with the training "
+            f"transform: accuracy {', '.join(f'{s:.3f}' for s in scores)}: noise (a spread of "
+            f"{max(scores) - min(scores):.3f} between evaluations) and bias (on average "
+            f"{reference - sum(scores) / len(scores):.3f} below the {reference:.3f} that weights.transforms() gives "
+            f"every time)")
 
 
 def _summarize_classes(broken: Variant, fixed: Variant) -> str:
@@ -46,40 +108,49 @@ MISTAKES = (
     Mistake(
         id="skip_normalization",
         title="Pretrained model fed unnormalised images",
-        setup=PRETRAINED_SETUP,
-        broken_code="inputs = transforms.CenterCrop(56)(images.float() / 255)      # values in [0, 1]\n"
-               "result = accuracy(inputs)\n",
-        fixed_code="inputs = weights.transforms()(images)                         # crop and Normalize(mean, std)\n"
-              "result = accuracy(inputs)\n",
-        record=("inputs", "result"),
+        setup=NORMALIZATION_SETUP,
+        broken_code="""\
+head = train_head(*normalised["train"])                       # trained on normalised images...
+result = accuracy(head, *unnormalised["val"])                 # ...evaluated without Normalize
+reverse = accuracy(train_head(*unnormalised["train"]), *normalised["val"])   # the other way round
+never = accuracy(train_head(*unnormalised["train"]), *unnormalised["val"])   # skipped everywhere
+""",
+        fixed_code="""\
+head = train_head(*normalised["train"])                       # Normalize(mean, std) in both transforms
+result = accuracy(head, *normalised["val"])
+val_images = len(normalised["val"][1])
+""",
+        record=("result", "reverse", "never", "val_images"),
         summarize=_summarize_normalization,
         explanation="The pretrained weights were learned on inputs normalised with a particular mean and std. "
-                    "Without that step every activation is shifted and rescaled, so the same features no longer "
-                    "mean the same thing. weights.transforms() applies exactly the preprocessing the weights "
-                    "expect.",
-        plot=bar_plot("result", ("accuracy",)),
+                    "Without that step every activation of the backbone is shifted and rescaled, so its features "
+                    "no longer mean what they meant in pretraining. A new head trained on such features recovers "
+                    "part of the loss, not all of it; a mismatch between training and evaluation costs more. "
+                    "weights.transforms() ends with the Normalize the weights expect: use the same mean and std "
+                    "in the training and the validation transform.",
+        plot=_plot_normalization,
     ),
     Mistake(
         id="augment_validation",
         title="Random augmentation in the validation transform",
-        setup=PRETRAINED_SETUP + """\
-mean, std = weights.transforms().mean, weights.transforms().std
-""",
+        setup=AUGMENT_SETUP,
         broken_code="""\
-val_tf = transforms.Compose([transforms.RandomResizedCrop(56, scale=(0.3, 1.0)), transforms.RandomHorizontalFlip(),
-                             transforms.ConvertImageDtype(torch.float), transforms.Normalize(mean, std)])
+val_tf = train_tf                                # the training pipeline reused: random crops and flips
 scores = [accuracy(torch.stack([val_tf(image) for image in images])) for evaluation in range(4)]
 """,
         fixed_code="""\
 val_tf = weights.transforms()                    # deterministic: resize, centre crop, normalise
 scores = [accuracy(torch.stack([val_tf(image) for image in images])) for evaluation in range(4)]
+images = len(images)
 """,
-        record=("scores",),
+        record=("scores", "images"),
         summarize=_summarize_augment,
         explanation="Random crops and flips are for training, where they show the model new variations. In "
-                    "validation they make the score depend on the dice: the same model on the same images gets "
-                    "a different accuracy each time, so comparisons between models mean nothing. Validation "
-                    "must use a fixed transform.",
+                    "validation they do two kinds of harm: the score depends on the dice (the same model on the same "
+                    "images scores differently each time, so a small difference between two models can be the "
+                    "dice), and it is biased (crops that cut off part of the object make the task harder than the "
+                    "images you will predict on, so the score is lower than the model's real accuracy). "
+                    "Validation must use a fixed transform.",
         plot=bar_plot("scores", ("eval 1", "eval 2", "eval 3", "eval 4")),
     ),
     Mistake(
