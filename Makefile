@@ -14,7 +14,7 @@ COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache
 # a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
 TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 
-.PHONY: lab test test-slow nbval prepare exercises backbone bench bench-thresholds lock clean
+.PHONY: lab test test-slow nbval prepare exercises execute backbone bench bench-thresholds lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
@@ -48,6 +48,10 @@ nbval: prepare  ## only the notebook checks
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m course_utils.make_exercises
+
+NB ?= notebooks/*.ipynb solutions/*.ipynb
+execute: prepare  ## re-execute notebooks in place (NB=notebooks/07_partial_fine_tuning.ipynb): run times kept, bars as text
+	$(TEST_ENV) $(BIN)/python -m course_utils.execute_notebooks $(NB)
 
 backbone: $(STAMP)  ## regenerate the shipped course backbone (course_utils/assets; resumable, about 2 minutes)
 	$(COURSE_ENV) $(BIN)/python -m course_utils.backbone

@@ -119,11 +119,11 @@ def solution(name: str) -> Reveal:
                   code=True)
 
 
-def run_symptom(mistake_id: str, exercise: str | None = None) -> SymptomReport:
+def run_symptom(mistake_id: str, exercise: str | None = None, progress: bool = False) -> SymptomReport:
     """Run a catalogued mistake's broken variant and its fix; return the measured evidence as data.
 
-    ``exercise`` picks, for a mistake several exercises can name, the one whose wrong answer to show.
-    Raises ValueError (listing the valid ids) for an unknown id.
+    ``exercise`` picks, for a mistake several exercises can name, the one whose wrong answer to show;
+    ``progress`` shows a bar while the two variants run. Raises ValueError (listing the valid ids) for an unknown id.
     """
     key = _as_name(mistake_id)
     if exercise is not None:
@@ -132,16 +132,16 @@ def run_symptom(mistake_id: str, exercise: str | None = None) -> SymptomReport:
             names = exercises_naming(key) if key else []
             raise ValueError(f"The exercise {safe_str(exercise, 60)!r} has no mistake called {safe_str(mistake_id, 60)!r}."
                              + (f" It is named by: {', '.join(names)}." if names else ""))
-        return entry.run()
+        return entry.run(progress)
     if key is None or key not in all_mistakes():
         raise ValueError(_unknown("mistake", mistake_id, sorted(all_mistakes())).replace("The mistakes are", "Valid ids"))
-    return all_mistakes()[key].run()
+    return all_mistakes()[key].run(progress)
 
 
 def show_symptom(mistake_id: str, exercise: str | None = None) -> None:
     """Display a mistake next to its fix, with the measured symptom and a plot where one helps."""
     try:
-        report = run_symptom(mistake_id, exercise)
+        report = run_symptom(mistake_id, exercise, progress=True)
     except ValueError as exc:
         print(exc)
         return

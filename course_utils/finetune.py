@@ -175,16 +175,16 @@ def _outputs(below: nn.Module, data: ComparisonData) -> tuple[TensorDataset, Ten
 
 
 def train_strategy(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, cached: bool = True,
-                   frozen_bn: str = "eval") -> Run:
+                   frozen_bn: str = "eval", progress: bool = True) -> Run:
     """Train one strategy from one seed for ``epochs`` epochs; frozen layers are run once when ``cached``."""
-    return fine_tune(data, strategy, seed, epochs, cached, frozen_bn)[1]
+    return fine_tune(data, strategy, seed, epochs, cached, frozen_bn, progress)[1]
 
 
 def fine_tune(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, cached: bool = True,
-              frozen_bn: str = "eval") -> tuple[nn.Module, Run]:
+              frozen_bn: str = "eval", progress: bool = True) -> tuple[nn.Module, Run]:
     """The trained model (in eval mode) and its Run: one strategy from one seed, frozen layers run once when
     ``cached`` (never for an augmented strategy, whose inputs change every epoch); frozen_bn="train" lets frozen
-    BatchNorm layers update their statistics (only without the cache)."""
+    BatchNorm layers update their statistics (only without the cache). ``progress``: a bar over the epochs."""
     if cached and frozen_bn != "eval":
         raise ValueError("frozen_bn='train' changes the frozen layers, so their outputs cannot be cached: "
                          "pass cached=False")
@@ -207,7 +207,7 @@ def fine_tune(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, 
         optimizer = torch.optim.AdamW(param_groups(model, strategy.head_lr, strategy.backbone_lr),
                                       weight_decay=data.weight_decay)
         loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order)
-        history = fit(part, loader, DataLoader(val, batch_size=125), optimizer, phase_epochs, progress=False,
+        history = fit(part, loader, DataLoader(val, batch_size=125), optimizer, phase_epochs, progress=progress,
                       frozen_bn=frozen_bn)
         train_accuracy += history.train_accuracy
         val_accuracy += history.val_accuracy

@@ -45,3 +45,32 @@ def short_tracebacks(shell=None) -> None:
         shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((Exception,), _short_traceback)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(5, round(seconds / 5) * 5):.0f} s"
+    return f"{round(seconds / 60):.0f} min"
+
+
+def expect_time(seconds: float, why: str) -> None:
+    """One line before a slow cell: roughly how long it takes on a 2-core laptop CPU, and why."""
+    print(f"⏳ about {_duration(seconds)} on a 2-core laptop CPU (up to 4x longer on a slow or busy one): {why}")
+
+
+class MissingStep(RuntimeError):
+    """A cell needs a result that an earlier section makes: says which section, instead of a NameError."""
+
+
+def needs(*names: str, made_by: str) -> None:
+    """Stop with a clear message when the notebook has not defined ``names`` yet (a skipped section, a restart)."""
+    import inspect
+
+    frame = inspect.currentframe().f_back
+    try:
+        missing = [name for name in names if name not in frame.f_globals]
+    finally:
+        del frame
+    if missing:
+        raise MissingStep(f"This cell uses {', '.join(f'`{n}`' for n in missing)}, made by {made_by}. Run that "
+                          f"first (after a restart: the imports cell at the top, then that section).")

@@ -102,7 +102,7 @@ def test_an_endless_notebook_that_ignores_ctrl_c_is_killed_at_its_wall_clock_lim
     subprocess.run([sys.executable, "-m", "course_utils", "grade", str(tmp_path), "--timeout", "30", "--report",
                     str(report)], capture_output=True, text=True, timeout=300, env=dict(os.environ, COURSE_WEIGHTS="course"))
     rows = {r["exercise"]: r for r in json.loads(report.read_text())}
-    assert rows["conv_output_size"]["outcome"].startswith("timed out: timed out after 30 s in cell 2"), rows
+    assert rows["conv_output_size"]["outcome"].startswith("timed out: killed after 30 s in cell 2"), rows
 
 
 def test_a_mix_of_submissions_is_reported_one_by_one(mix):
@@ -111,6 +111,8 @@ def test_a_mix_of_submissions_is_reported_one_by_one(mix):
     assert rows["ada", "conv_output_size"]["status"] == rows["ada", "build_cnn"]["status"] == "passed"
     assert rows["bo", "conv_output_size"]["status"] == rows["bo", "build_cnn"]["status"] == "passed"
     assert "never called check_exercise" in rows["bo", "build_cnn"]["outcome"]
+    assert rows["ada", "conv_output_size"]["outcome"].startswith("ran: ") and "cells executed" in done.stdout
+    assert "ran, ran" not in done.stdout and "cells executed" in rows["ada", "build_cnn"]["outcome"]
     assert rows["cy", "conv_output_size"]["mistake"] == "forgot_plus_one"
     assert rows["cy", "build_cnn"]["status"] == "not_attempted"
     assert "exited with code 3" in rows["dee", "conv_output_size"]["message"]
@@ -181,10 +183,10 @@ def test_reports_stay_valid_with_control_characters_and_odd_file_names(tmp_path)
     from course_utils.cli.grade import NotebookGrade
     from course_utils.cli.reports import write_report
 
-    odd = NotebookGrade("caf\udce9_01_tensor_shapes.ipynb", "ran", "ran 3 cells", 1.0, [
+    odd = NotebookGrade("caf\udce9_01_tensor_shapes.ipynb", "ran", "3 cells executed", 1.0, [
         {"exercise": "to_batch", "status": "failed", "mistake": None, "message": "bad \x01\x1b[31m value",
          "seconds": 0.1}])
-    empty = NotebookGrade("notes.ipynb", "ran", "ran 0 cells; no course exercise found in it", 0.5)
+    empty = NotebookGrade("notes.ipynb", "ran", "0 cells executed; no course exercise found in it", 0.5)
     for suffix in (".json", ".csv", ".xml"):
         write_report([odd, empty], tmp_path / f"r{suffix}")
     assert len(json.loads((tmp_path / "r.json").read_text())) == 2

@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import TensorDataset
 from torchvision.models import ResNet18_Weights, resnet18
 
-from course_utils.comparison import Comparison, compare, verdicts
+from course_utils.comparison import Comparison, cached_comparison_path, compare, verdicts
 from course_utils.finetune import (STRATEGIES, ComparisonData, Run, Strategy, augmented, backbone_state, fine_tune,
                                    new_model, param_groups, train_strategy)
 from course_utils.models import split_resnet
@@ -227,3 +227,22 @@ def test_training_transforms_shrink_only_oversized_presets_on_a_cpu():
 def test_backbone_state_leaves_out_the_head():
     state = backbone_state(resnet18())
     assert state and not any(k.startswith("fc.") for k in state)
+
+
+def test_a_cached_comparison_is_loaded_instead_of_trained_again(data, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    strategies = [STRATEGY["head only"]]
+    first = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True)
+    again = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True)
+    assert "Loaded from this machine's cache" in capsys.readouterr().out
+    assert again.runs == first.runs
+    other = cached_comparison_path(data, strategies, seeds=(0,), epochs=2)
+    assert other != cached_comparison_path(data, strategies, seeds=(0,), epochs=1) and not other.exists()
+
+
+def test_a_cell_that_needs_an_earlier_section_says_which():
+    from course_utils.notebook import MissingStep, needs
+    comparison = object()  # noqa: F841  (a local: needs looks at the notebook's globals, as a cell would)
+    with pytest.raises(MissingStep, match="`comparison`, made by section 5"):
+        needs("comparison", made_by="section 5")
+    needs("pytest", made_by="the imports")  # defined: nothing happens

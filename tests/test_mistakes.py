@@ -38,13 +38,35 @@ def test_every_mistake_a_checker_names_can_be_shown():
 
 
 @pytest.mark.parametrize("key", sorted(derived_mistakes()), ids=lambda k: f"{k[0]}-{k[1]}")
-def test_derived_entry_shows_the_wrong_answer_next_to_the_reference(key):
+def test_derived_entry_shows_the_mistake_without_the_solution(key):
     name, mistake = key
     report = run_symptom(mistake, name)
     broken, fixed = report.broken.values["result"], report.fixed.values["result"]
     assert broken.mistake == mistake and broken.status == "failed" and fixed.passed
-    assert f"def {name}(" in report.mistake.broken_code and f"def {name}(" in report.mistake.fixed_code
-    assert "the checker says" in report.to_text() and html.escape(report.symptom) in report.to_html()
+    text, page = report.to_text(), report.to_html()
+    # a title written for people: the wrong answer's one-line docstring, not the id with its underscores
+    title = report.mistake.title
+    assert report.mistake.answer.__doc__ and title.split(" (in `")[0] != mistake.replace("_", " ").capitalize()
+    assert len(title.split(" (in `")[0]) <= 72
+    assert "fails the checker" in text and f"correct `{name}` passes the checker" in report.symptom
+    # the reference solution's own lines are never shown (the exercise would be spoiled)
+    solution_only = [line.strip() for line in report.mistake.fixed_code.splitlines()[1:]
+                     if line.strip() and line.strip() not in report.mistake.broken_code]
+    code = text.replace(report.mistake.explanation, "").replace(report.symptom, "").replace(title, "")  # may name a call
+    shown = [line for line in solution_only if len(line) > 12 and line in code]
+    assert not shown, f"{mistake}: the symptom box shows lines of the solution: {shown}"
+    lines = report.mistake.mistaken_lines
+    assert all(line == "..." or line.strip() in report.mistake.broken_code for line in lines)
+    assert html.escape(report.symptom) in page and "The fix, in words" in text
+
+
+def test_mistaken_lines_show_what_differs_and_nothing_of_the_reference():
+    from course_utils.catalogue.derived import mistaken_lines
+    broken = "def f(x):\n    y = x * 2\n    z = y + 1   # a comment\n    return z\n"
+    reference = "def f(x):\n    y = x * 3\n    z = y + 1\n    return z\n"
+    assert mistaken_lines(broken, reference) == ["y = x * 2"]
+    missing = "def f(x):\n    y = x * 3\n    return y\n"
+    assert mistaken_lines(missing, "def f(x):\n    y = x * 3\n    y = y + 1\n    return y\n") == []
 
 
 def test_every_entry_runs_the_code_it_shows_and_reports_it(reports):

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from course_utils.execute_notebooks import WIDGET, cell_seconds, strip_widgets
 from course_utils.registry import all_exercises
 from course_utils.make_exercises import BEGIN, END, expected_exercises, stub_source
 from course_utils.registry import scripted_mistakes
@@ -116,3 +117,49 @@ def test_notebooks_are_valid_json_with_ids():
     for path in ALL:
         nbformat.validate(nbformat.read(path, as_version=4))
         json.loads(path.read_text())
+
+
+# tqdm's text: "runs: 100%|██████████| 24/24 [05:33<00:00, 13.9s/it]" or the variant bar "2/2 variants [00:05<00:00]"
+PROGRESS = re.compile(r"\d+/\d+(?: \w+)? \[\d+:\d\d<\d+:\d\d")
+FROZEN = re.compile(r"\b0/\d+ \[00:00<\?|Error displaying widget|model not found")
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_stored_outputs_hold_no_dead_widgets(path):
+    notebook = nbformat.read(path, as_version=4)
+    assert "widgets" not in notebook.metadata, "widget state in the notebook: re-execute with `make execute`"
+    for index, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):
+        for output in cell.outputs:
+            assert WIDGET not in output.get("data", {}), f"code cell {index}: a stored widget (`make execute`)"
+            text = "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/plain", ""))
+            assert not FROZEN.search(text), f"code cell {index}: a progress bar frozen at its start: {text[:80]!r}"
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_cell_over_ten_seconds_shows_a_progress_bar(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(cell_seconds(c) is not None for c in code), "run times not recorded: re-execute with `make execute`"
+    for index, cell in enumerate(code):
+        if cell_seconds(cell) > 10:
+            text = "".join("".join(o.get("text", "")) for o in cell.outputs)
+            assert PROGRESS.search(text), f"code cell {index} ran {cell_seconds(cell):.0f} s without a progress bar"
+
+
+def test_strip_widgets_keeps_the_final_text_of_a_tqdm_bar():
+    notebook = nbformat.v4.new_notebook()
+    state = {
+        "box": {"state": {"children": ["IPY_MODEL_left", "IPY_MODEL_bar", "IPY_MODEL_right"]}},
+        "left": {"state": {"value": "runs: 100%"}},
+        "bar": {"state": {"value": 24.0, "max": 24.0}},
+        "right": {"state": {"value": "\u200724/24\u2007[05:33&lt;00:00,\u200713.90s/it]"}},
+    }
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    cell = nbformat.v4.new_code_cell("compare()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={WIDGET: {"model_id": "box"},
+                                                                 "text/plain": "runs:   0%|   | 0/24 [00:00<?, ?it/s]"}),
+                    nbformat.v4.new_output("display_data", data={WIDGET: {"model_id": "closed"}, "text/plain": "x"})]
+    notebook.cells = [cell]
+    assert strip_widgets(notebook) == 2 and "widgets" not in notebook.metadata
+    assert [o.text for o in cell.outputs] == ["runs: 100%|██████████| 24/24 [05:33<00:00, 13.90s/it]\n"]
+    assert PROGRESS.search(cell.outputs[0].text) and not FROZEN.search(cell.outputs[0].text)

@@ -1,8 +1,11 @@
 """What every catalogue entry offers (scripted or derived from an exercise) and what running one variant gives."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
+
+from tqdm.auto import tqdm
 
 
 @dataclass(frozen=True)
@@ -27,5 +30,24 @@ class CatalogueEntry(Protocol):
     explanation: str
     plot: Callable[[Any, Variant, Variant], None] | None
 
-    def run(self) -> Any:  # a SymptomReport
+    def run(self, progress: bool = False) -> Any:  # a SymptomReport
         ...
+
+
+class _VariantBar:
+    def __init__(self, bar, mistake_id: str):
+        self.bar, self.mistake_id = bar, mistake_id
+
+    def next(self, variant: str | None = None) -> None:
+        """One variant done; name the one that runs now."""
+        self.bar.update()
+        if variant:
+            self.bar.set_description(f"{self.mistake_id}: {variant} variant")
+
+
+@contextmanager
+def variant_bar(mistake_id: str, progress: bool) -> Iterator[_VariantBar]:
+    """A two-step progress bar (broken, then fixed variant) with elapsed time and an estimate of what is left."""
+    with tqdm(total=2, desc=f"{mistake_id}: broken variant", disable=not progress,
+              bar_format="{desc}: {n}/{total} variants [{elapsed}<{remaining}]") as bar:
+        yield _VariantBar(bar, mistake_id)

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..checking.state import preserved_global_state
 from ..images import demo_image
-from .contract import Variant
+from .contract import Variant, variant_bar
 from .report import SymptomReport
 
 
@@ -54,6 +54,10 @@ class Mistake:
         values = {name: namespace[name] for name in self.record if name in namespace}
         return Variant(code=code, error=error, values=values, seconds=time.perf_counter() - start)
 
-    def run(self) -> SymptomReport:
-        broken, fixed = self._run_variant(self.broken_code), self._run_variant(self.fixed_code)
+    def run(self, progress: bool = False) -> SymptomReport:
+        with variant_bar(self.id, progress) as bar:
+            broken = self._run_variant(self.broken_code)
+            bar.next("fixed")
+            fixed = self._run_variant(self.fixed_code)
+            bar.next()
         return SymptomReport(self, broken, fixed, self.summarize(broken, fixed))

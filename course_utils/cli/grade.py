@@ -136,7 +136,7 @@ def grade_notebook(path: Path, timeout: float, threads: int | None = None, conte
     seconds = time.perf_counter() - start
     rows = [messages.rows.get(n) for n in names]
     if timed_out or code != 0 or messages.done is None:
-        detail = f"timed out after {timeout:g} s" if timed_out else (
+        detail = f"killed after {timeout:g} s" if timed_out else (
             _ended(code) if code != 0 else "ended without finishing its report")
         detail += f" {messages.where}"
         missing = f"not graded: the notebook {detail}"
@@ -145,7 +145,7 @@ def grade_notebook(path: Path, timeout: float, threads: int | None = None, conte
     done = messages.done
     errors = done.get("cell_errors") if isinstance(done.get("cell_errors"), list) else []
     checked = done.get("checked_in_notebook") if isinstance(done.get("checked_in_notebook"), list) else []
-    detail = f"ran {done.get('cells')} cells" + (f", {len(errors)} raised an error" if errors else "")
+    detail = f"{done.get('cells')} cells executed" + (f", {len(errors)} of them raised an error" if errors else "")
     if names and not checked:
         detail += "; it never called check_exercise (graded anyway)"
     if not names:

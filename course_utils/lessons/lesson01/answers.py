@@ -14,6 +14,7 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("to_batch")
 def hwc_not_permuted(image):
+    """Image left as height x width x channels, never permuted"""
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3].copy()).float().div(255).unsqueeze(0)
@@ -21,6 +22,7 @@ def hwc_not_permuted(image):
 
 @wrong_answer("to_batch")
 def view_instead_of_permute(image):
+    """Axes reordered with view(), which scrambles the pixels"""
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     height, width = image.shape[:2]
@@ -29,6 +31,7 @@ def view_instead_of_permute(image):
 
 @wrong_answer("to_batch")
 def missing_batch_dim(image):
+    """No batch dimension: a single [3, H, W] image comes back"""
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float() / 255
@@ -36,6 +39,7 @@ def missing_batch_dim(image):
 
 @wrong_answer("to_batch")
 def not_scaled(image):
+    """Pixel values left at 0-255, never scaled down"""
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float().unsqueeze(0)
@@ -43,6 +47,7 @@ def not_scaled(image):
 
 @wrong_answer("to_batch")
 def wrong_dtype(image):
+    """Divided in NumPy first, so the tensor comes out float64"""
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image[..., :3] / 255.0).permute(2, 0, 1).unsqueeze(0)
@@ -50,6 +55,7 @@ def wrong_dtype(image):
 
 @wrong_answer("to_batch")
 def grayscale_not_expanded(image):
+    """Grayscale image left with a single channel"""
     if image.ndim == 2:
         image = image[..., None]
     return torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
@@ -57,6 +63,7 @@ def grayscale_not_expanded(image):
 
 @wrong_answer("to_batch")
 def alpha_not_dropped(image):
+    """Alpha channel kept: an RGBA image gives 4 channels"""
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
     return torch.from_numpy(image.copy()).permute(2, 0, 1).float().div(255).unsqueeze(0)
@@ -64,6 +71,7 @@ def alpha_not_dropped(image):
 
 @wrong_answer("to_batch", "modified_input")
 def to_batch_modified_input(image):
+    """Caller's image array flipped in place"""
     if image.ndim == 3:
         image[:] = image[..., ::-1].copy()  # "BGR to RGB", done in place on the caller's array
     else:
@@ -98,21 +106,25 @@ def to_batch_in_numpy(image):
 
 @wrong_answer("flatten_features")
 def flatten_all(x):
+    """Batch dimension flattened away too: one long vector"""
     return x.flatten()
 
 
 @wrong_answer("flatten_features")
 def batch_mixed(x):
+    """Reshape then transpose mixes values from different samples"""
     return x.reshape(-1, x.shape[0]).T
 
 
 @wrong_answer("flatten_features")
 def squeezed_batch(x):
+    """The squeeze() also drops a batch of size 1"""
     return torch.flatten(x.squeeze(), 1)
 
 
 @wrong_answer("flatten_features", "modified_input")
 def flatten_modified_input(x):
+    """Caller's tensor changed in place by relu_()"""
     return torch.flatten(x.relu_(), 1)
 
 

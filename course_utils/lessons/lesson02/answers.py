@@ -8,6 +8,7 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("train_step")
 def forgot_zero_grad(model, inputs, targets, loss_fn, optimizer):
+    """Gradients never cleared: zero_grad() not called"""
     loss = loss_fn(model(inputs), targets)
     loss.backward()
     optimizer.step()
@@ -16,6 +17,7 @@ def forgot_zero_grad(model, inputs, targets, loss_fn, optimizer):
 
 @wrong_answer("train_step")
 def forgot_backward(model, inputs, targets, loss_fn, optimizer):
+    """No backward(): step() has no gradients to use"""
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
     optimizer.step()
@@ -24,6 +26,7 @@ def forgot_backward(model, inputs, targets, loss_fn, optimizer):
 
 @wrong_answer("train_step")
 def forgot_step(model, inputs, targets, loss_fn, optimizer):
+    """No optimizer.step(): the weights never change"""
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -32,6 +35,7 @@ def forgot_step(model, inputs, targets, loss_fn, optimizer):
 
 @wrong_answer("train_step")
 def zero_grad_between_backward_and_step(model, inputs, targets, loss_fn, optimizer):
+    """Gradients wiped by zero_grad() just before step()"""
     loss = loss_fn(model(inputs), targets)
     loss.backward()
     optimizer.zero_grad()
@@ -41,6 +45,7 @@ def zero_grad_between_backward_and_step(model, inputs, targets, loss_fn, optimiz
 
 @wrong_answer("train_step")
 def returns_tensor(model, inputs, targets, loss_fn, optimizer):
+    """Loss returned as a tensor, not a float"""
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -50,6 +55,7 @@ def returns_tensor(model, inputs, targets, loss_fn, optimizer):
 
 @wrong_answer("train_step", "modified_input")
 def train_step_modified_input(model, inputs, targets, loss_fn, optimizer):
+    """Caller's input batch zeroed in place after the step"""
     optimizer.zero_grad()
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -112,18 +118,21 @@ def train_step_closure(model, inputs, targets, loss_fn, optimizer):
 
 @wrong_answer("evaluate")
 def forgot_eval(model, loader):
+    """Evaluated in training mode: model.eval() never called"""
     with torch.no_grad():
         return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
 
 
 @wrong_answer("evaluate")
 def tracks_gradients(model, loader):
+    """Gradients tracked while evaluating: no torch.no_grad()"""
     model.eval()
     return sum((model(x).argmax(1) == y).sum().item() for x, y in loader) / len(loader.dataset)
 
 
 @wrong_answer("evaluate")
 def mean_of_batch_accuracies(model, loader):
+    """Batch accuracies averaged: a short last batch counts too much"""
     model.eval()
     accuracies = []
     with torch.no_grad():
@@ -134,6 +143,7 @@ def mean_of_batch_accuracies(model, loader):
 
 @wrong_answer("evaluate")
 def argmax_wrong_dim(model, loader):
+    """Argmax over dim 0 picks across the batch, not the classes"""
     model.eval()
     correct = 0
     with torch.no_grad():
@@ -144,6 +154,7 @@ def argmax_wrong_dim(model, loader):
 
 @wrong_answer("evaluate", "modified_input")
 def evaluate_modified_input(model, loader):
+    """Caller's dataset shifted in place by sub_()"""
     model.eval()
     inputs, targets = loader.dataset.tensors     # the whole dataset at once, without batches
     with torch.no_grad():

@@ -11,16 +11,19 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("conv_output_size")
 def forgot_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
+    """Final + 1 left off: every size comes out one too small"""
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride
 
 
 @wrong_answer("conv_output_size")
 def ignored_dilation(size, kernel_size, stride=1, padding=0, dilation=1):
+    """Dilation ignored: the kernel treated as undilated"""
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
 @wrong_answer("conv_output_size")
 def not_floored(size, kernel_size, stride=1, padding=0, dilation=1):
+    """Plain / division: a fractional float, not a whole number"""
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1
 
 
@@ -45,6 +48,7 @@ def conv_output_size_numpy(size, kernel_size, stride=1, padding=0, dilation=1):
 
 @wrong_answer("build_cnn")
 def wrong_in_features(num_classes):
+    """Linear sized for 8 x 8 maps, but they are 16 x 16"""
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 64 -> 16: 16 x 16 x 16 features
@@ -55,6 +59,7 @@ def wrong_in_features(num_classes):
 
 @wrong_answer("build_cnn")
 def softmax_before_ce(num_classes):
+    """Softmax layer at the end, before CrossEntropyLoss"""
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -65,6 +70,7 @@ def softmax_before_ce(num_classes):
 
 @wrong_answer("build_cnn")
 def ignores_num_classes(num_classes):
+    """Always 10 outputs: num_classes ignored"""
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

@@ -13,6 +13,7 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("build_transforms")
 def skip_normalization(weights):
+    """No Normalize step: the model sees unnormalised pixels"""
     preset = weights.transforms()
     size = preset.crop_size[0]
     train_tf = transforms.Compose([transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip(),
@@ -24,6 +25,7 @@ def skip_normalization(weights):
 
 @wrong_answer("build_transforms")
 def wrong_normalization(weights):
+    """ImageNet mean and std copied in, not the weights' own"""
     preset = weights.transforms()
     size = preset.crop_size[0]
     imagenet = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))   # copied from a blog post
@@ -36,6 +38,7 @@ def wrong_normalization(weights):
 
 @wrong_answer("build_transforms")
 def augment_validation(weights):
+    """Validation images randomly cropped and flipped too"""
     preset = weights.transforms()
     train_tf = transforms.Compose([transforms.RandomResizedCrop(preset.crop_size[0]), transforms.RandomHorizontalFlip(),
                                    transforms.ToTensor(), transforms.Normalize(preset.mean, preset.std)])
@@ -44,11 +47,13 @@ def augment_validation(weights):
 
 @wrong_answer("build_transforms")
 def train_not_augmented(weights):
+    """Training images never augmented: both use the preset"""
     return weights.transforms(), weights.transforms()
 
 
 @wrong_answer("build_transforms")
 def wrong_size(weights):
+    """Sizes 224 and 256 typed in, not read from the weights' preset"""
     preset = weights.transforms()
     normalize = transforms.Normalize(preset.mean, preset.std)
     train_tf = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
@@ -59,6 +64,7 @@ def wrong_size(weights):
 
 @wrong_answer("build_transforms", "modified_input")
 def transforms_modified_input(weights):
+    """Shared weights object's mean overwritten in weights.meta"""
     weights.meta["mean"] = [0.5, 0.5, 0.5]      # "simplifies" the shared weights object
     preset = weights.transforms()
     train_tf = transforms.Compose([transforms.RandomResizedCrop(preset.crop_size[0]), transforms.ToTensor(),
@@ -93,6 +99,7 @@ def transforms_explicit(weights):
 
 @wrong_answer("make_loaders")
 def train_not_shuffled(root, train_tf, val_tf, batch_size):
+    """Training loader not shuffled"""
     train_set = datasets.ImageFolder(Path(root) / "train", transform=train_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=val_tf)
     if train_set.classes != val_set.classes:
@@ -102,6 +109,7 @@ def train_not_shuffled(root, train_tf, val_tf, batch_size):
 
 @wrong_answer("make_loaders")
 def transforms_swapped(root, train_tf, val_tf, batch_size):
+    """Train and validation transforms swapped"""
     train_set = datasets.ImageFolder(Path(root) / "train", transform=val_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=train_tf)
     if train_set.classes != val_set.classes:
@@ -111,6 +119,7 @@ def transforms_swapped(root, train_tf, val_tf, batch_size):
 
 @wrong_answer("make_loaders")
 def class_to_idx_mismatch(root, train_tf, val_tf, batch_size):
+    """Class folders never compared between train and val"""
     train_set = datasets.ImageFolder(Path(root) / "train", transform=train_tf)
     val_set = datasets.ImageFolder(Path(root) / "val", transform=val_tf)
     return DataLoader(train_set, batch_size, shuffle=True), DataLoader(val_set, batch_size)
@@ -118,6 +127,7 @@ def class_to_idx_mismatch(root, train_tf, val_tf, batch_size):
 
 @wrong_answer("make_loaders", "modified_input")
 def loaders_modified_input(root, train_tf, val_tf, batch_size):
+    """An image file deleted from the caller's dataset folder"""
     for stray in sorted(Path(root).rglob("*.png"))[:1]:
         stray.unlink()                              # "cleans up" an image it does not like
     train_set = datasets.ImageFolder(Path(root) / "train", transform=train_tf)

@@ -125,7 +125,8 @@ val_images = len(normalised["val"][1])
         explanation="The pretrained weights were learned on inputs normalised with a particular mean and std. "
                     "Without that step every activation of the backbone is shifted and rescaled, so its features "
                     "no longer mean what they meant in pretraining. A new head trained on such features recovers "
-                    "part of the loss, not all of it; a mismatch between training and evaluation costs more. "
+                    "part of the loss, not all of it; evaluating without the Normalize the head was trained with "
+                    "costs the most. "
                     "weights.transforms() ends with the Normalize the weights expect: use the same mean and std "
                     "in the training and the validation transform.",
         plot=_plot_normalization,

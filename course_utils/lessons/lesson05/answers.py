@@ -10,18 +10,21 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("replace_head")
 def hardcoded_in_features(model, num_classes):
+    """512 typed in, not read from model.fc.in_features"""
     model.fc = nn.Linear(512, num_classes)          # right for ResNet-18 only
     return model
 
 
 @wrong_answer("replace_head")
 def kept_1000_outputs(model, num_classes):
+    """New head still has the old number of outputs"""
     model.fc = nn.Linear(model.fc.in_features, model.fc.out_features)   # a fresh head, but the old size
     return model
 
 
 @wrong_answer("replace_head")
 def reinitialized_backbone(model, num_classes):
+    """Fresh untrained ResNet built: pretrained weights lost"""
     model = models.resnet18(weights=None)            # a new network: the pretrained weights are gone
     model.fc = nn.Linear(model.fc.in_features, num_classes)
     return model
@@ -29,6 +32,7 @@ def reinitialized_backbone(model, num_classes):
 
 @wrong_answer("replace_head")
 def stacked_on_old_head(model, num_classes):
+    """New layer stacked after the old head, which stays in"""
     model.fc = nn.Sequential(model.fc, nn.Linear(model.fc.out_features, num_classes))
     return model
 
@@ -58,12 +62,14 @@ def replace_head_lazy(model, num_classes):
 
 @wrong_answer("replace_classifier")
 def assumed_fc(model, num_classes):
+    """Assumes a .fc head: other models keep their old classifier"""
     model.fc = nn.Linear(model.fc.in_features if hasattr(model, "fc") else 512, num_classes)
     return model
 
 
 @wrong_answer("replace_classifier")
 def replaced_wrong_linear(model, num_classes):
+    """First Linear layer replaced, not the last one"""
     for name, module in model.named_modules():       # stops at the FIRST Linear, not the last
         if isinstance(module, nn.Linear):
             parent_name, _, attribute = name.rpartition(".")

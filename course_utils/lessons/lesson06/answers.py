@@ -10,6 +10,7 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("freeze_backbone")
 def froze_everything(model):
+    """Head frozen too: nothing is left to train"""
     for parameter in model.parameters():
         parameter.requires_grad = False
     return model
@@ -17,6 +18,7 @@ def froze_everything(model):
 
 @wrong_answer("freeze_backbone")
 def froze_nothing(model):
+    """Backbone never frozen: only the head was touched"""
     for parameter in model.fc.parameters():
         parameter.requires_grad = True
     return model
@@ -24,6 +26,7 @@ def froze_nothing(model):
 
 @wrong_answer("freeze_backbone")
 def eval_instead_of_freeze(model):
+    """Frozen with model.eval(): every weight still trains"""
     model.eval()                                     # "freeze" the model
     for parameter in model.parameters():
         parameter.requires_grad = True
@@ -32,6 +35,7 @@ def eval_instead_of_freeze(model):
 
 @wrong_answer("freeze_backbone")
 def froze_only_conv_layers(model):
+    """Only conv weights frozen: BatchNorm layers still train"""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             module.weight.requires_grad = False
@@ -42,6 +46,7 @@ def froze_only_conv_layers(model):
 
 @wrong_answer("freeze_backbone")
 def head_left_frozen(model):
+    """Head never set trainable: a frozen head stays frozen"""
     for name, parameter in model.named_parameters():
         if not name.startswith("fc."):
             parameter.requires_grad = False        # the head is never set trainable: it stays as it came in
@@ -74,12 +79,14 @@ def freeze_children(model):
 
 @wrong_answer("count_trainable")
 def counted_tensors(model):
+    """Counted tensors instead of numbers"""
     params = list(model.parameters())
     return sum(p.requires_grad for p in params), len(params)
 
 
 @wrong_answer("count_trainable")
 def counted_all_as_trainable(model):
+    """Every parameter counted as trainable, frozen ones too"""
     total = sum(p.numel() for p in model.parameters())
     return total, total
 
@@ -105,6 +112,7 @@ def count_in_a_loop(model):
 
 @wrong_answer("head_optimizer")
 def optimizer_before_head_replacement(model):
+    """Optimizer made before the head is replaced: it holds the old head"""
     optimizer = torch.optim.AdamW(model.fc.parameters(), lr=1e-3, weight_decay=1e-4)
     model.fc = nn.Linear(512, 5)                     # a "fresh" head, made after the optimizer
     return optimizer
@@ -112,16 +120,19 @@ def optimizer_before_head_replacement(model):
 
 @wrong_answer("head_optimizer")
 def includes_frozen_params(model):
+    """Frozen parameters handed to the optimizer too"""
     return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
 
 
 @wrong_answer("head_optimizer")
 def wrong_hyperparameters(model):
+    """Weight decay left at AdamW's default of 0.01"""
     return torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-3)  # default decay 0.01
 
 
 @wrong_answer("head_optimizer")
 def not_adamw(model):
+    """Plain Adam used, not AdamW"""
     return torch.optim.Adam((p for p in model.parameters() if p.requires_grad), lr=1e-3, weight_decay=1e-4)
 
 

@@ -8,6 +8,7 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("unfreeze_last_block")
 def unfroze_everything(model):
+    """Whole network unfrozen, not just the last block"""
     for parameter in model.parameters():             # "unfreeze" the network
         parameter.requires_grad = True
     return model
@@ -15,6 +16,7 @@ def unfroze_everything(model):
 
 @wrong_answer("unfreeze_last_block")
 def head_left_frozen(model):
+    """Last block unfrozen, but the head left frozen"""
     for parameter in model.parameters():
         parameter.requires_grad = False
     for parameter in model.layer4.parameters():      # the last block, but not the head
@@ -24,6 +26,7 @@ def head_left_frozen(model):
 
 @wrong_answer("unfreeze_last_block")
 def unfroze_wrong_block(model):
+    """Unfroze layer3, which is not the last block"""
     for name, parameter in model.named_parameters():
         parameter.requires_grad = name.startswith(("layer3", "fc"))   # layer3 is not the last block
     return model
@@ -57,17 +60,20 @@ def unfreeze_by_name(model):
 
 @wrong_answer("finetune_param_groups")
 def swapped_learning_rates(model, head_lr, backbone_lr):
+    """Head and backbone learning rates swapped"""
     return [{"params": [p for p in model.fc.parameters() if p.requires_grad], "lr": backbone_lr},
             {"params": [p for p in model.layer4.parameters() if p.requires_grad], "lr": head_lr}]
 
 
 @wrong_answer("finetune_param_groups")
 def single_learning_rate(model, head_lr, backbone_lr):
+    """One learning rate for all: the backbone gets the head's"""
     return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": head_lr}]
 
 
 @wrong_answer("finetune_param_groups")
 def duplicate_params(model, head_lr, backbone_lr):
+    """Head parameters listed in both groups"""
     trainable = [p for p in model.parameters() if p.requires_grad]
     return [{"params": trainable, "lr": backbone_lr},                     # fc's parameters are in here too
             {"params": list(model.fc.parameters()), "lr": head_lr}]
@@ -75,6 +81,7 @@ def duplicate_params(model, head_lr, backbone_lr):
 
 @wrong_answer("finetune_param_groups")
 def includes_frozen_params(model, head_lr, backbone_lr):
+    """Frozen backbone parameters put in an optimizer group"""
     return [{"params": model.fc.parameters(), "lr": head_lr},
             {"params": [p for n, p in model.named_parameters() if not n.startswith("fc.")], "lr": backbone_lr}]
 
@@ -105,12 +112,14 @@ def groups_from_generator_of_dicts(model, head_lr, backbone_lr):
 
 @wrong_answer("set_frozen_bn_eval")
 def whole_model_eval(model):
+    """Whole model switched to eval(), trainable layers too"""
     model.eval()                                     # BatchNorm statistics stay put... and so does everything else
     return model
 
 
 @wrong_answer("set_frozen_bn_eval")
 def bn_params_frozen_only(model):
+    """BatchNorm weights frozen, but its running statistics still update"""
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             for parameter in module.parameters():

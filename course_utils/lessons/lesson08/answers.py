@@ -11,6 +11,7 @@ from ..declare import alternative, wrong_answer
 
 @wrong_answer("predict")
 def forgot_eval(model, image, transform, class_names):
+    """Predicted in training mode: model.eval() never called"""
     with torch.no_grad():                            # no model.eval(): Dropout still drops, BatchNorm still updates
         probabilities = model(transform(image).unsqueeze(0)).softmax(dim=1)[0]
     index = int(probabilities.argmax())
@@ -19,6 +20,7 @@ def forgot_eval(model, image, transform, class_names):
 
 @wrong_answer("predict")
 def no_softmax(model, image, transform, class_names):
+    """Raw logit returned as if it were a probability"""
     model.eval()
     with torch.no_grad():
         logits = model(transform(image).unsqueeze(0))[0]
@@ -28,6 +30,7 @@ def no_softmax(model, image, transform, class_names):
 
 @wrong_answer("predict")
 def missing_batch_dim(model, image, transform, class_names):
+    """Image fed to the model without a batch dimension"""
     model.eval()
     with torch.no_grad():
         probabilities = model(transform(image)).softmax(dim=-1)     # [3, H, W]: no batch dimension
@@ -37,6 +40,7 @@ def missing_batch_dim(model, image, transform, class_names):
 
 @wrong_answer("predict")
 def skipped_transform(model, image, transform, class_names):
+    """Given transform skipped: image not resized or normalised"""
     model.eval()
     with torch.no_grad():
         probabilities = model(TF.to_tensor(image).unsqueeze(0)).softmax(dim=1)[0]   # not resized, not normalised
@@ -46,6 +50,7 @@ def skipped_transform(model, image, transform, class_names):
 
 @wrong_answer("predict")
 def tracks_gradients(model, image, transform, class_names):
+    """Gradients tracked while predicting: no torch.no_grad()"""
     model.eval()
     probabilities = model(transform(image).unsqueeze(0)).softmax(dim=1)[0]        # builds a graph for nothing
     index = int(probabilities.argmax())
@@ -76,6 +81,7 @@ def predict_with_numpy(model, image, transform, class_names):
 
 @wrong_answer("confusion_matrix")
 def transposed(preds, targets, num_classes):
+    """Rows are predictions, columns true classes: transposed"""
     matrix = torch.zeros(num_classes, num_classes, dtype=torch.int64)
     for p, t in zip(preds.tolist(), targets.tolist()):
         matrix[p, t] += 1                            # row = predicted
@@ -84,6 +90,7 @@ def transposed(preds, targets, num_classes):
 
 @wrong_answer("confusion_matrix")
 def wrong_size(preds, targets, num_classes):
+    """Matrix sized from the largest label seen, not num_classes"""
     k = int(max(preds.max(), targets.max())) + 1     # misses classes above the largest label seen
     matrix = torch.zeros(k, k, dtype=torch.int64)
     for t, p in zip(targets.tolist(), preds.tolist()):
