@@ -16,7 +16,11 @@ from .pretrained import backbone_problem, course_weights, describe_weights
 
 # JupyterLab settings for the course's environment: no "get notified about Jupyter news?" pop-up over the
 # lessons, and no update checks (both would reach out to a website).
-LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+# commsOverSubshells: with ipykernel 7's subshells, JupyterLab 4.6 opens a subshell for widget messages (every tqdm bar),
+# and the kernel's idle reply to that request turned the status bar to "Idle" while a cell still ran (measured in
+# Chromium; "disabled" keeps "Busy" until the cell ends, as before subshells).
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+                 "@jupyterlab/apputils-extension:kernels-settings": {"commsOverSubshells": "disabled"}}
 
 
 def write_lab_settings(prefix: Path = Path(sys.prefix)) -> Path:
