@@ -240,6 +240,16 @@ def test_show_symptom_prints_plain_text_outside_jupyter(capsys):
     assert "Measured symptom" in out and "mat1 and mat2" in out
 
 
+def test_quick_entries_show_no_progress_bar_and_the_others_do(capsys):
+    show_symptom("flatten_all")  # declared quick: its cells' outputs are compared by nbval
+    assert "variants" not in capsys.readouterr().err
+    show_symptom("float_targets")
+    assert "variants" not in capsys.readouterr().err
+    show_symptom("softmax_before_ce")
+    err = capsys.readouterr().err
+    assert "softmax_before_ce: ran: 100%" in err and "| 2/2 variants [" in err
+
+
 def test_ids_that_are_not_strings_get_the_list_of_valid_ids(capsys):
     for junk in (["forgot_eval"], {"id": 1}, None, 3):
         with pytest.raises(ValueError, match="Valid ids"):

@@ -146,6 +146,20 @@ def test_every_cell_over_ten_seconds_shows_a_progress_bar(path):
             assert PROGRESS.search(text), f"code cell {index} ran {cell_seconds(cell):.0f} s without a progress bar"
 
 
+SHOWN = re.compile(r"""show_symptom\(["'](\w+)["']\)""")
+
+
+@pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_cells_whose_output_nbval_compares_show_no_progress_bar(path):
+    """A bar's text holds timings, so a checked cell may only show a mistake declared quick (no bar)."""
+    mistakes = scripted_mistakes()
+    for index, cell in enumerate(_code_cells(path)):
+        if "nbval-check-output" in cell.metadata.get("tags", []):
+            for shown in SHOWN.findall(cell.source):
+                assert mistakes[shown].quick, (f"code cell {index} compares the output of show_symptom({shown!r}), "
+                                               "which shows a progress bar: declare it quick=True or untag the cell")
+
+
 def test_strip_widgets_keeps_the_final_text_of_a_tqdm_bar():
     notebook = nbformat.v4.new_notebook()
     state = {

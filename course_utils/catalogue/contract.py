@@ -29,6 +29,7 @@ class CatalogueEntry(Protocol):
     fixed_code: str
     explanation: str
     plot: Callable[[Any, Variant, Variant], None] | None
+    quick: bool  # runs in well under a second anywhere: no progress bar, so its output is the same on every run
 
     def run(self, progress: bool = False) -> Any:  # a SymptomReport
         ...
@@ -39,15 +40,14 @@ class _VariantBar:
         self.bar, self.mistake_id = bar, mistake_id
 
     def next(self, variant: str | None = None) -> None:
-        """One variant done; name the one that runs now."""
+        """One variant done; name the one that runs now (none: both done)."""
+        self.bar.set_description_str(f"{self.mistake_id}: {variant} variant" if variant else f"{self.mistake_id}: ran")
         self.bar.update()
-        if variant:
-            self.bar.set_description(f"{self.mistake_id}: {variant} variant")
 
 
 @contextmanager
 def variant_bar(mistake_id: str, progress: bool) -> Iterator[_VariantBar]:
     """A two-step progress bar (broken, then fixed variant) with elapsed time and an estimate of what is left."""
     with tqdm(total=2, desc=f"{mistake_id}: broken variant", disable=not progress,
-              bar_format="{desc}: {n}/{total} variants [{elapsed}<{remaining}]") as bar:
+              bar_format="{l_bar}{bar}| {n}/{total} variants [{elapsed}<{remaining}]") as bar:
         yield _VariantBar(bar, mistake_id)

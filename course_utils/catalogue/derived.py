@@ -68,6 +68,7 @@ class CheckedMistake:
     answer: Callable
     plot: None = None
     setup: str = ""
+    quick = False  # the checker may train: always a progress bar
 
     @property
     def lesson(self) -> str:

@@ -36,6 +36,7 @@ class Mistake:
     summarize: Callable[[Variant, Variant], str]
     explanation: str
     plot: Callable[[Any, Variant, Variant], None] | None = field(default=None, compare=False)
+    quick: bool = False  # no progress bar: for entries that only raise or reshape (their cells' outputs are checked)
     lesson: str = ""  # filled in by the registry from the lesson package that declares the entry
 
     def _run_variant(self, code: str) -> Variant:
@@ -55,7 +56,7 @@ class Mistake:
         return Variant(code=code, error=error, values=values, seconds=time.perf_counter() - start)
 
     def run(self, progress: bool = False) -> SymptomReport:
-        with variant_bar(self.id, progress) as bar:
+        with variant_bar(self.id, progress and not self.quick) as bar:
             broken = self._run_variant(self.broken_code)
             bar.next("fixed")
             fixed = self._run_variant(self.fixed_code)

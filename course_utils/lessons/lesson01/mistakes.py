@@ -39,6 +39,7 @@ def _plot_view(figure, broken: Variant, fixed: Variant) -> None:
 MISTAKES = (
     Mistake(
         id="hwc_not_permuted",
+        quick=True,
         title="Image left as height x width x channels",
         setup=CONV_SETUP,
         broken_code="batch = torch.from_numpy(image).float().div(255).unsqueeze(0)   # [1, H, W, 3]\n"
@@ -53,6 +54,7 @@ MISTAKES = (
     ),
     Mistake(
         id="view_instead_of_permute",
+        quick=True,
         title="view/reshape used to reorder axes",
         setup="image = demo_image(height=32, width=48)          # NumPy, height x width x channels, uint8\n",
         broken_code="batch = torch.from_numpy(image).view(1, 3, 32, 48).float() / 255\n",
@@ -66,6 +68,7 @@ MISTAKES = (
     ),
     Mistake(
         id="grayscale_not_expanded",
+        quick=True,
         title="Grayscale image fed to a 3-channel model",
         setup=CONV_SETUP + "gray = image.mean(axis=2).astype(np.uint8)    # height x width, one channel\n",
         broken_code="batch = torch.from_numpy(gray).float().div(255)[None, None]   # [1, 1, H, W]\n"
@@ -80,6 +83,7 @@ MISTAKES = (
     ),
     Mistake(
         id="flatten_all",
+        quick=True,
         title="Flattening away the batch dimension",
         setup="""\
 features = nn.Sequential(nn.Conv2d(3, 8, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(4))

@@ -112,6 +112,7 @@ def _summarize_eval(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="float_targets",
+        quick=True,
         title="Float class labels given to CrossEntropyLoss",
         setup="logits = torch.randn(4, 5)                       # 4 samples, 5 classes\n"
               "labels = [0, 3, 1, 4]\nloss_fn = nn.CrossEntropyLoss()\n",

@@ -11,6 +11,7 @@ def _summarize(broken: Variant, fixed: Variant) -> str:
 MISTAKES = (
     Mistake(
         id="wrong_in_features",
+        quick=True,
         title="Linear layer sized for a different input size",
         setup="""\
 images = torch.rand(2, 3, 64, 64)                # two 64 x 64 RGB images
