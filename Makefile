@@ -14,7 +14,7 @@ COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache
 # a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
 TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 
-.PHONY: lab test test-slow nbval prepare exercises execute backbone bench bench-thresholds lock clean
+.PHONY: lab test test-slow test-browser nbval prepare exercises execute backbone bench bench-thresholds lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
@@ -43,6 +43,10 @@ test: prepare  ## the whole suite, offline: unit, checker, nbval on notebooks/ a
 test-slow: prepare  ## the slow tests only: rebuild the backbone from scratch and compare it with the shipped one
 	$(TEST_ENV) $(BIN)/python -m pytest -m slow tests
 
+test-browser: prepare  ## JupyterLab in headless Chromium: the kernel status says Busy while a cell runs (needs chromium, chromium-driver)
+	$(BIN)/python -m pip install -q -c constraints.txt "selenium"
+	$(TEST_ENV) $(BIN)/python -m pytest -m browser tests/test_browser.py
+
 nbval: prepare  ## only the notebook checks
 	$(TEST_ENV) $(BIN)/python -m pytest notebooks solutions
 
@@ -50,8 +54,8 @@ exercises: $(STAMP)  ## regenerate exercises/ from solutions/
 	$(BIN)/python -m course_utils.make_exercises
 
 NB ?= notebooks/*.ipynb solutions/*.ipynb
-execute: prepare  ## re-execute notebooks in place (NB=notebooks/07_partial_fine_tuning.ipynb): run times kept, bars as text
-	$(TEST_ENV) $(BIN)/python -m course_utils.execute_notebooks $(NB)
+execute: prepare  ## re-execute notebooks in place (NB=notebooks/07_partial_fine_tuning.ipynb): run times kept, bars as text; BUSY=1 only times them beside a CPU-bound process
+	$(TEST_ENV) $(BIN)/python -m course_utils.execute_notebooks $(if $(BUSY),--busy) $(NB)
 
 backbone: $(STAMP)  ## regenerate the shipped course backbone (course_utils/assets; resumable, about 2 minutes)
 	$(COURSE_ENV) $(BIN)/python -m course_utils.backbone

@@ -226,14 +226,18 @@ def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs
 LOW_RATE = ("head only", "last block + head", "two-phase", "full, low lr")  # pretrained strategies at gentle rates
 PAIRS = (("last block + head", "head only"), ("two-phase", "head only"), ("two-phase", "last block + head"),
          ("full, low lr", "head only"), ("full, low lr", "last block + head"),
-         ("last block + head", "last block, high lr"), ("full, low lr", "full, high lr"))
+         ("last block + head", "last block, high lr"), ("full, low lr", "full, high lr"),
+         # the ImageNet network's head on its cached features (train_head), when lesson 07 adds those runs
+         ("ImageNet head, 224 px", "head only"), ("ImageNet head, 224 px", "two-phase"),
+         ("ImageNet head, 224 px", "ImageNet head, 64 px"))
 AUGMENTED = ", augmented"  # the suffix augmented() gives a strategy's name
 
 
-def verdicts(comparison: Comparison) -> list[str]:
+def verdicts(comparison: Comparison, about: str | None = None) -> list[str]:
     """What the comparison supports, as sentences built from its own numbers: a gap counts only when it is
     larger than two standard errors (images and seeds); the last line says how many comparisons were made
-    and which gaps would also pass a threshold corrected for that number (Bonferroni, 5% overall)."""
+    and which gaps would also pass a threshold corrected for that number (Bonferroni, 5% overall). With
+    ``about``, only the gaps of strategies whose name contains it, then that last line (which counts all)."""
     names = comparison.strategies
     lines = []
     low = [name for name in LOW_RATE if name in names]
@@ -249,6 +253,8 @@ def verdicts(comparison: Comparison) -> list[str]:
               if name.endswith(AUGMENTED) and name[:-len(AUGMENTED)] in names]
     gaps = [comparison.gap(a, b) for a, b in pairs]
     lines += [str(gap) for gap in gaps]
+    if about is not None:
+        lines = [str(gap) for gap in gaps if about in gap.a or about in gap.b]
     tested = transfer + gaps
     if tested:
         threshold = statistics.NormalDist().inv_cdf(1 - 0.025 / len(tested))

@@ -68,3 +68,24 @@ def plot_confusion_matrix(matrix: torch.Tensor, class_names: Sequence[str], titl
         ax.set_title(title, fontsize=10)
     figure.tight_layout()
     show_figure(figure)
+
+
+def plot_msp(groups: dict[str, torch.Tensor], title: str = "") -> None:
+    """Histograms of the maximum softmax probability (one value per input) of several groups of inputs, each
+    as a share of its group, on the same bins from 0 to 1."""
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(6.5, 2.6), dpi=80)
+    bins = torch.linspace(0, 1, 21).tolist()
+    for (label, values), colour in zip(groups.items(), ("tab:blue", "tab:orange", "tab:green")):
+        values = values.detach().cpu().float()
+        ax.hist(values.tolist(), bins=bins, weights=[1 / len(values)] * len(values), alpha=0.6, color=colour,
+                label=f"{label} (n = {len(values)})")
+    ax.set_xlabel("maximum softmax probability (the predicted class's)", fontsize=9)
+    ax.set_ylabel("share of the group", fontsize=9)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=10)
+    figure.tight_layout()
+    show_figure(figure)

@@ -10,15 +10,16 @@ from .modes import evaluating
 
 
 def extract_features(backbone: nn.Module, loader: DataLoader, progress: bool = False,
-                     device: torch.device | None = None) -> TensorDataset:
+                     device: torch.device | None = None, desc: str = "features", leave: bool = False) -> TensorDataset:
     """(features, labels) for every sample of ``loader``: the backbone in eval mode, without gradients.
 
     The backbone's own train/eval modes are given back afterwards. With ``device``, inputs are moved there
-    and the outputs brought back to the CPU.
+    and the outputs brought back to the CPU. ``desc`` and ``leave`` are the progress bar's label and whether it
+    stays once done.
     """
     features, labels = [], []
     with evaluating(backbone), torch.no_grad():
-        for inputs, targets in tqdm(loader, desc="features", disable=not progress, leave=False):
+        for inputs, targets in tqdm(loader, desc=desc, unit="batch", disable=not progress, leave=leave):
             features.append(backbone(inputs) if device is None else backbone(inputs.to(device)).cpu())
             labels.append(targets)
     return TensorDataset(torch.cat(features), torch.cat(labels))

@@ -219,6 +219,28 @@ def fine_tune(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, 
                       relative_change(before, model, "layer1."), relative_change(before, model, "layer4."))
 
 
+def train_head(name: str, data: ComparisonData, train: TensorDataset, val: TensorDataset, seed: int, epochs: int,
+               lr: float = 1e-3, progress: bool = False) -> Run:
+    """A fresh head (Dropout + Linear) trained on another backbone's cached features, with everything else as the
+    head-only strategy: the same seed, batch size, shuffling, optimizer (AdamW, weight decay), epochs and
+    validation images in the same order, so its Run pairs with the others'. Nothing else moves: drift 0."""
+    if len(val) != len(data.val) or not torch.equal(val.tensors[1], data.val.tensors[1]):
+        raise ValueError(f"{len(val)} validation features whose labels are not those of the {len(data.val)} "
+                         "validation images in order: the same images, in the same order, must judge every strategy")
+    torch.manual_seed(seed)
+    head = new_head(train.tensors[0].shape[1], data.num_classes, data.dropout)
+    order = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=data.weight_decay)
+    history = fit(head, DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order),
+                  DataLoader(val, batch_size=125), optimizer, epochs, progress=progress)
+    seconds = time.perf_counter() - start
+    head.eval()
+    with torch.no_grad():
+        correct = (head(val.tensors[0]).argmax(1) == val.tensors[1]).tolist()
+    return Run(name, seed, history.train_accuracy, history.val_accuracy, correct, seconds, 0.0, 0.0)
+
+
 def backbone_state(model: nn.Module) -> dict:
     """A copy of a ResNet's state dict without its head: the starting point every pretrained strategy loads."""
     return copy.deepcopy({k: v.detach() for k, v in model.state_dict().items() if not k.startswith("fc.")})

@@ -57,7 +57,8 @@ def stub_source(source: str) -> str:
 
 
 def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    exercise = nbformat.v4.new_notebook(metadata=solution.metadata)
+    # The solution's run times (metadata "course", written by `make execute`) are not the exercise's.
+    exercise = nbformat.v4.new_notebook(metadata={k: v for k, v in solution.metadata.items() if k != "course"})
     for cell in solution.cells:
         if "solution-only" in cell.get("metadata", {}).get("tags", []):
             continue

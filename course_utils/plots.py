@@ -65,3 +65,24 @@ def show_images(images: torch.Tensor, labels: Sequence[int], class_names: Sequen
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()
     show_figure(figure)
+
+
+def show_top_k(image, predictions: Sequence[tuple[str, float]], title: str = "") -> None:
+    """A photo next to a bar chart of its top-k class probabilities (the most probable at the top)."""
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(7.5, 2.6), dpi=80, gridspec_kw={"width_ratios": [1, 1.6]})
+    left.imshow(image)
+    left.axis("off")
+    names = [name for name, _ in predictions][::-1]
+    probabilities = [p for _, p in predictions][::-1]
+    right.barh(names, probabilities, color="tab:blue")
+    for y, p in enumerate(probabilities):
+        right.text(p + 0.01, y, f"{p:.0%}", va="center", fontsize=9)
+    right.set_xlim(0, max(1.0, max(probabilities) + 0.1) if probabilities else 1.0)
+    right.set_xlabel("softmax probability", fontsize=9)
+    right.tick_params(labelsize=9)
+    if title:
+        right.set_title(title, fontsize=10)
+    figure.tight_layout()
+    show_figure(figure)

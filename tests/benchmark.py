@@ -15,38 +15,25 @@ decides a verdict or a test.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from course_utils import check_exercise, run_symptom  # noqa: E402
+from course_utils.execute_notebooks import competing_process  # noqa: E402
 from course_utils.registry import all_exercises, all_mistakes  # noqa: E402
 from course_utils.runtime import course_env, cpu_count  # noqa: E402
 from helpers import stub  # noqa: E402
 
-SPINNER = "import time\nend = time.monotonic() + 3600\nwhile time.monotonic() < end:\n    pass\n"
 HEAVY_LESSONS = ("06_freezing", "07_partial_fine_tuning")
-
-
-@contextlib.contextmanager
-def busy(on: bool = True) -> Iterator[None]:
-    """One competing CPU-bound process while the block runs (it ends by itself after an hour at most)."""
-    spinner = subprocess.Popen([sys.executable, "-c", SPINNER]) if on else None
-    try:
-        yield
-    finally:
-        if spinner is not None:
-            spinner.kill()
-            spinner.wait()
+busy = competing_process  # one CPU-bound process spinning while the block runs
 
 
 def timed(fn) -> float:

@@ -99,3 +99,14 @@ def test_kernel_line_says_which_thread_policy_the_kernel_runs_with(tmp_path):
         "env": {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}}))
     line = doctor.check_kernel(kernel_dirs=[str(tmp_path / "policy")])
     assert line.ok is True and "OMP_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE" in line.detail
+
+
+def test_imagenet_network_line(tmp_path):
+    from course_utils.imagenet import weights_file
+
+    assert doctor.check_imagenet_network().ok is True
+    damaged = tmp_path / "lite0.pth"
+    damaged.write_bytes(weights_file().read_bytes()[:1000])
+    check = doctor.check_imagenet_network(damaged)
+    assert check.ok is False and "damaged" in check.detail and "--force-reinstall" in check.fix
+    assert doctor.check_imagenet_network(tmp_path / "absent.pth").ok is False

@@ -15,10 +15,10 @@ FILES = sorted(PACKAGE.rglob("*.py"))
 # files). A new module must be placed here, which says what it may use.
 LAYERS = [
     {"paths", "runtime", "display", "images", "shapes", "modes", "plots"},  # foundations: no course_utils imports
-    {"data", "models", "features", "training", "notebook", "make_exercises", "execute_notebooks", "checking"},
-    {"backbone", "results", "evaluation", "finetune", "catalogue"},
+    {"data", "models", "features", "training", "notebook", "make_exercises", "checking"},
+    {"backbone", "results", "evaluation", "finetune", "catalogue", "execute_notebooks"},
     {"pretrained", "comparison"},
-    {"prepare", "lessons"},
+    {"prepare", "lessons", "imagenet"},
     {"registry"},
     {"api"},
     {"cli"},

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_utils.execute_notebooks import WIDGET, cell_seconds, strip_widgets
+from course_utils.execute_notebooks import WIDGET, cell_seconds, strip_widgets, time_line
 from course_utils.registry import all_exercises
 from course_utils.make_exercises import BEGIN, END, expected_exercises, stub_source
 from course_utils.registry import scripted_mistakes
@@ -135,15 +135,20 @@ def test_stored_outputs_hold_no_dead_widgets(path):
             assert not FROZEN.search(text), f"code cell {index}: a progress bar frozen at its start: {text[:80]!r}"
 
 
+# Machines differ about 4x in speed (and a busy one more): a cell that took 2.5 s here can take 10 s elsewhere.
+SLOWER_ELSEWHERE = 4
+
+
 @pytest.mark.parametrize("path", LESSONS + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_cell_over_ten_seconds_shows_a_progress_bar(path):
+def test_every_cell_that_can_take_ten_seconds_shows_a_progress_bar(path):
+    """Recorded run times (`make execute`): every cell but the imports that could pass 10 s on a 4x slower machine."""
     notebook = nbformat.read(path, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(cell_seconds(c) is not None for c in code), "run times not recorded: re-execute with `make execute`"
-    for index, cell in enumerate(code):
-        if cell_seconds(cell) > 10:
+    for index, cell in enumerate(code[1:], start=1):
+        if cell_seconds(cell) * SLOWER_ELSEWHERE > 10:
             text = "".join("".join(o.get("text", "")) for o in cell.outputs)
-            assert PROGRESS.search(text), f"code cell {index} ran {cell_seconds(cell):.0f} s without a progress bar"
+            assert PROGRESS.search(text), f"code cell {index} ran {cell_seconds(cell):.1f} s without a progress bar"
 
 
 SHOWN = re.compile(r"""show_symptom\(["'](\w+)["']\)""")
@@ -158,6 +163,17 @@ def test_cells_whose_output_nbval_compares_show_no_progress_bar(path):
             for shown in SHOWN.findall(cell.source):
                 assert mistakes[shown].quick, (f"code cell {index} compares the output of show_symptom({shown!r}), "
                                                "which shows a progress bar: declare it quick=True or untag the cell")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_intro_says_how_long_it_took_idle_and_busy(path):
+    """The intro's time line is the one `make execute` and `make execute ... BUSY=1` recorded in the metadata."""
+    notebook = nbformat.read(path, as_version=4)
+    run = notebook.metadata.get("course", {}).get("run", {})
+    assert {"idle_seconds", "busy_seconds"} <= set(run), "run times not recorded: `make execute`, then with BUSY=1"
+    assert time_line(run) in notebook.cells[0].source, "the intro's time line differs from the recorded run times"
+    recorded = sum(cell_seconds(c) or 0 for c in notebook.cells if c.cell_type == "code")
+    assert recorded <= run["idle_seconds"], "the cells ran longer than the whole notebook: times from another run"
 
 
 def test_strip_widgets_keeps_the_final_text_of_a_tqdm_bar():

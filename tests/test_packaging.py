@@ -1,4 +1,5 @@
 """Install files agree: pyproject.toml and environment.yml list the same dependencies; everything is pinned."""
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -26,8 +27,8 @@ def conda_requirements() -> dict[str, str]:
     for line in (ROOT / "environment.yml").read_text().splitlines():
         if line.startswith("dependencies:"):
             in_dependencies = True
-        elif in_dependencies and re.match(r"^  - [A-Za-z]", line):
-            name, spec = _split(line[4:])
+        elif in_dependencies and re.match(r"^  (    )?- [A-Za-z]", line):  # conda's, then pip's (PyPI only)
+            name, spec = _split(line.split("#")[0].strip()[2:])
             spec = re.sub(r"^=(?!=)", "==", spec)  # conda's "=1.2" is pip's "==1.2"
             if name not in NOT_PACKAGES:
                 found[CONDA_TO_PIP.get(name, name)] = spec
@@ -53,3 +54,21 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make lab" in readme and "--nbval-lax" in readme
+
+
+def test_lab_settings_the_course_writes_are_valid_for_the_pinned_jupyterlab():
+    """Each default `make prepare` writes names a setting of the installed JupyterLab, with an allowed value."""
+    import sys
+
+    import jsonschema
+
+    from course_utils.prepare import LAB_OVERRIDES
+
+    schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
+    for plugin, values in LAB_OVERRIDES.items():
+        package, name = plugin.split(":")
+        schema = json.loads((schemas / package / f"{name}.json").read_text())
+        assert set(values) <= set(schema["properties"]), f"{plugin}: no setting {set(values) - set(schema['properties'])}"
+        jsonschema.validate(values, schema)
+    # The kernel status says Busy while a cell runs only with comms off subshells (tests/test_browser.py shows it).
+    assert LAB_OVERRIDES["@jupyterlab/apputils-extension:kernels-settings"]["commsOverSubshells"] == "disabled"

