@@ -57,7 +57,8 @@ def _text(state: dict, model: dict | None) -> str:
 
 
 def strip_widgets(notebook) -> int:
-    """Replace every widget output by a stderr stream with the bar's final text; drop widget state. Returns how many."""
+    """Replace every widget output by a stdout stream with the bar's final text (shown plain, as the widget was, not
+    as a warning); drop widget state. Returns how many."""
     state = _models(notebook)
     converted = 0
     for cell in notebook.cells:
@@ -68,7 +69,7 @@ def strip_widgets(notebook) -> int:
             if WIDGET in output.get("data", {}):
                 text = _text(state, state.get(output["data"][WIDGET].get("model_id")))
                 if text:
-                    outputs.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
+                    outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text + "\n"))
                 converted += 1
             else:
                 outputs.append(output)
