@@ -1,5 +1,6 @@
 """The instructors' CI workflow is valid for GitHub Actions (checked by a linter for that format) and does what the
 README says: make test, with pip downloads, .venv and .course-cache cached."""
+import re
 import shutil
 import subprocess
 import sys
@@ -40,4 +41,14 @@ def test_the_slow_tests_run_in_their_own_target_and_a_scheduled_job():
     makefile = (WORKFLOW.parents[2] / "Makefile").read_text()
     assert "test-slow: prepare" in makefile and "pytest -m slow" in makefile
     options = tomllib.loads((WORKFLOW.parents[2] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    assert "-m 'not slow'" in options["addopts"] and any(m.startswith("slow:") for m in options["markers"])
+    assert re.search(r"-m '[^']*not slow", options["addopts"]) and any(m.startswith("slow:") for m in options["markers"])
+
+
+def test_the_browser_test_runs_in_its_own_target_and_job():
+    import tomllib
+    text = WORKFLOW.read_text()
+    assert "make test-browser" in text and "CHROMEDRIVER=" in text
+    makefile = (WORKFLOW.parents[2] / "Makefile").read_text()
+    assert "test-browser: prepare" in makefile and "pytest -m browser" in makefile
+    options = tomllib.loads((WORKFLOW.parents[2] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "not browser" in options["addopts"] and any(m.startswith("browser:") for m in options["markers"])
