@@ -8,9 +8,9 @@ import importlib
 from typing import Any
 
 _PUBLIC = {"check_exercise": ".api", "hint": ".api", "solution": ".api", "show_symptom": ".api",
-           "run_symptom": ".api", "CheckResult": ".checking.result"}
+           "run_symptom": ".api", "CheckResult": ".checking.result", "preflight": ".preflight"}
 
-__all__ = ["check_exercise", "hint", "solution", "show_symptom", "run_symptom", "CheckResult"]
+__all__ = ["check_exercise", "hint", "solution", "show_symptom", "run_symptom", "CheckResult", "preflight"]
 __version__ = "0.2.0"
 
 

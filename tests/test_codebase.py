@@ -20,7 +20,7 @@ LAYERS = [
     {"pretrained", "comparison"},
     {"prepare", "lessons", "imagenet"},
     {"registry"},
-    {"api"},
+    {"api", "preflight"},
     {"cli"},
     {"__main__", "__init__"},
 ]
