@@ -229,7 +229,7 @@ PAIRS = (("last block + head", "head only"), ("two-phase", "head only"), ("two-p
          ("last block + head", "last block, high lr"), ("full, low lr", "full, high lr"),
          # the ImageNet network's head on its cached features (train_head), when lesson 07 adds those runs
          ("ImageNet head, 224 px", "head only"), ("ImageNet head, 224 px", "two-phase"),
-         ("ImageNet head, 224 px", "ImageNet head, 64 px"))
+         ("ImageNet head, 64 px", "head only"), ("ImageNet head, 224 px", "ImageNet head, 64 px"))
 AUGMENTED = ", augmented"  # the suffix augmented() gives a strategy's name
 
 
@@ -258,11 +258,12 @@ def verdicts(comparison: Comparison, about: str | None = None) -> list[str]:
     tested = transfer + gaps
     if tested:
         threshold = statistics.NormalDist().inv_cdf(1 - 0.025 / len(tested))
+        chance = 2 * (1 - statistics.NormalDist().cdf(2))  # P(|z| > 2) for a normal z: 0.046
         passing = [f"{g.a} vs {g.b}" for g in gaps if abs(g.z) > threshold]
         if transfer and all(abs(g.z) > threshold for g in transfer):
             passing.insert(0, "every transfer gap")
         lines.append(f"{len(tested)} comparisons at |z| > 2 (with transfer vs scratch): even with no real difference, "
-                     f"about {len(tested) * 0.05:.1f} of them would come out ahead or behind by chance. Corrected for "
+                     f"about {len(tested) * chance:.1f} of them would come out ahead or behind by chance. Corrected for "
                      f"{len(tested)} comparisons (|z| > {threshold:.2f}): {'; '.join(passing) or 'none'}. Both "
                      f"thresholds treat z as normal, which is rough when the seed part (3 seeds) dominates.")
     return lines
