@@ -169,7 +169,7 @@ def imagenet_features(root: str | Path, size: int = 224, splits: tuple[str, ...]
                       progress: bool = True) -> tuple[TensorDataset, ...]:
     """Pooled EfficientNet-Lite0 features (1280 per image) of an ImageFolder dataset's splits at ``size`` px,
     in ImageFolder order. Computed once per machine and kept in COURSE_CACHE, keyed by the weights' hash, the
-    data (file names, sizes, times) and the size; later calls load them."""
+    preprocessing, the data (file names, sizes, times) and the size; later calls load them."""
     root = Path(root)
     weights = imagenet_weights()
     preset = weights.transforms(crop_size=size, resize_size=round(size * 256 / 224))
