@@ -27,19 +27,26 @@ class Metrics:
         return f"loss {self.loss:.4f}, accuracy {self.accuracy:.3f}"
 
 
+def frozen_batchnorm_layers(model: nn.Module) -> list[nn.Module]:
+    """Every BatchNorm layer of ``model`` that has parameters and none of them trainable."""
+    layers = []
+    for module in model.modules():
+        params = list(module.parameters(recurse=False))
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and params and not any(p.requires_grad for p in params):
+            layers.append(module)
+    return layers
+
+
 def frozen_batchnorm_to_eval(model: nn.Module) -> int:
     """Put every BatchNorm layer whose parameters are all frozen into eval mode; return how many.
 
     model.train() switches BatchNorm to batch statistics and makes it update its running mean and
     variance, even when none of its parameters trains: a "frozen" backbone would still drift.
     """
-    count = 0
-    for module in model.modules():
-        params = list(module.parameters(recurse=False))
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and params and not any(p.requires_grad for p in params):
-            module.eval()
-            count += 1
-    return count
+    layers = frozen_batchnorm_layers(model)
+    for module in layers:
+        module.eval()
+    return len(layers)
 
 
 def _run_epoch(model, loader, loss_fn, optimizer, device, progress, desc, frozen_bn: str = "eval") -> Metrics:

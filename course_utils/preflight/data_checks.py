@@ -2,12 +2,12 @@
 class folders that differ between the loaders, files shared by training and validation."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from ..backbone import sha256_of
 from ..checking.state import preserved_global_state
 from .base import NotChecked, Problem, _dataset, _transform
 
@@ -83,10 +83,6 @@ def _files(loader) -> list[str]:
     return [str(path) for path, _ in samples]
 
 
-def _content(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def check_shared_files(model, train_loader, val_loader, optimizer, weights, limit: int = 20000) -> str:
     """overlapping_splits: no file, and no identical image content, in both training and validation."""
     train, val = _files(train_loader), _files(val_loader)
@@ -95,7 +91,7 @@ def check_shared_files(model, train_loader, val_loader, optimizer, weights, limi
         raise Problem(f"{len(same_path)} files are in both splits (e.g. {sorted(same_path)[0]})")
     if len(train) + len(val) > limit:
         return f"no file in both splits (contents not compared: over {limit} files)"
-    shared = {_content(p) for p in train} & {_content(p) for p in val}
+    shared = {sha256_of(Path(p)) for p in train} & {sha256_of(Path(p)) for p in val}
     if shared:
         raise Problem(f"{len(shared)} images have identical copies in training and validation")
     return f"no file and no identical image in both ({len(train)} + {len(val)} files compared)"

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..checking.state import preserved_global_state
+from ..training import frozen_batchnorm_layers
 from .base import NotChecked, Problem, _copy, _first_batch, _num_classes
 
 
@@ -24,19 +25,14 @@ def check_outputs(model, train_loader, val_loader, optimizer, weights) -> str:
     return f"{classes} outputs for {classes} classes"
 
 
-def _bn_layers(model: nn.Module):
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-
-
 def check_frozen_bn(model, train_loader, val_loader, optimizer, weights) -> str:
     """bn_stats_drift: no BatchNorm layer whose parameters are all frozen is in train mode."""
-    frozen = [m for m in _bn_layers(model)
-              if list(m.parameters(recurse=False)) and not any(p.requires_grad for p in m.parameters(recurse=False))]
+    frozen = frozen_batchnorm_layers(model)
     drifting = [m for m in frozen if m.training]
     if drifting:
         raise Problem(f"{len(drifting)} of {len(frozen)} frozen BatchNorm layers are in train mode: their "
-                             "statistics change while the backbone is 'frozen' (frozen_batchnorm_to_eval after "
-                             "model.train())")
+                      "statistics change while the backbone is 'frozen' (frozen_batchnorm_to_eval after "
+                      "model.train())")
     return f"{len(frozen)} frozen BatchNorm layers, none in train mode"
 
 
@@ -53,7 +49,7 @@ def check_frozen_in_optimizer(model, train_loader, val_loader, optimizer, weight
     frozen = [names[id(p)] for group in _optimised(optimizer) for p in group if id(p) in names and not p.requires_grad]
     if frozen:
         raise Problem(f"{len(frozen)} frozen parameters in the optimizer (e.g. {frozen[0]}): build it over "
-                             "[p for p in model.parameters() if p.requires_grad]")
+                      "[p for p in model.parameters() if p.requires_grad]")
     return "only trainable parameters"
 
 
@@ -63,7 +59,7 @@ def check_missing_trainable(model, train_loader, val_loader, optimizer, weights)
     missing = [n for n, p in nn.Module.named_parameters(model) if p.requires_grad and id(p) not in held]
     if missing:
         raise Problem(f"{len(missing)} trainable parameters the optimizer does not hold (e.g. {missing[0]}): "
-                             "was it built before the head was replaced?")
+                      "was it built before the head was replaced?")
     return "holds every trainable parameter"
 
 
