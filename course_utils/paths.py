@@ -15,5 +15,6 @@ LIBRARY_DIRS = tuple({str(Path(sysconfig.get_paths()[key]).resolve()) for key in
 
 
 def is_library_file(filename: str) -> bool:
-    """True for Python's own files, installed packages and the course package: not the learner's code."""
-    return filename.startswith(LIBRARY_DIRS) or filename.startswith("<frozen ")
+    """True for Python's own files, installed packages, the course package and code they generate at run time
+    (torch.fx's "<eval_with_key>", as in an exported program): not the learner's code."""
+    return filename.startswith(LIBRARY_DIRS) or filename.startswith(("<frozen ", "<eval_with_key>"))

@@ -15,11 +15,11 @@ FILES = sorted(PACKAGE.rglob("*.py"))
 # files). A new module must be placed here, which says what it may use.
 LAYERS = [
     {"paths", "runtime", "display", "images", "shapes", "modes", "plots"},  # foundations: no course_utils imports
-    {"data", "models", "features", "training", "notebook", "make_exercises", "checking"},
-    {"backbone", "results", "evaluation", "finetune", "catalogue", "execute_notebooks"},
+    {"data", "models", "features", "training", "notebook", "make_exercises", "checking", "imbalance"},
+    {"backbone", "results", "evaluation", "finetune", "catalogue", "execute_notebooks", "folder_data", "messy"},
     {"pretrained", "comparison"},
     {"prepare", "lessons", "imagenet"},
-    {"registry"},
+    {"registry", "recipe"},
     {"api", "preflight"},
     {"cli"},
     {"__main__", "__init__"},

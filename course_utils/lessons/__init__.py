@@ -32,6 +32,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("06_freezing", "Freezing the backbone, training the head"),
     Lesson("07_partial_fine_tuning", "Partial fine-tuning, compared honestly"),
     Lesson("08_evaluation_and_inference", "Evaluation and inference"),
+    Lesson("09_your_own_images", "Your own images, end to end"),
 )
 PARTS = ("exercises", "answers", "variants", "mistakes")  # the modules a lesson package may have
 

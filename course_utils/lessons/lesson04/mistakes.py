@@ -97,6 +97,34 @@ def _summarize_augment(broken: Variant, fixed: Variant) -> str:
             f"every time)")
 
 
+def _plot_augment(figure, broken: Variant, fixed: Variant) -> None:
+    """The 4 evaluations with the training transform (noise) against the deterministic score (bias)."""
+    from ...display import BROKEN, FIXED
+    ax = figure.subplots()
+    scores, reference = broken.values["scores"], fixed.values["scores"]
+    evaluations = range(1, len(scores) + 1)
+    mean = sum(scores) / len(scores)
+    ax.plot(evaluations, reference, "s-", color=FIXED, label=f"weights.transforms(): {reference[0]:.3f} every time")
+    ax.plot(evaluations, scores, "o-", color=BROKEN,
+            label=f"training transform: {min(scores):.3f} to {max(scores):.3f}")
+    ax.axhspan(min(scores), max(scores), color=BROKEN, alpha=0.12, linewidth=0)   # the noise: the spread
+    ax.axhline(mean, color=BROKEN, linestyle=":", linewidth=1)                      # the bias: mean vs reference
+    for x, score in zip(evaluations, scores):
+        ax.text(x, score - 0.012, f"{score:.3f}", ha="center", va="top", fontsize=7, color=BROKEN)
+    right = len(scores) + 0.35
+    ax.annotate("", xy=(right, mean), xytext=(right, reference[0]),
+                arrowprops={"arrowstyle": "<->", "color": "black", "linewidth": 1})
+    ax.text(right + 0.08, (max(scores) + reference[0]) / 2, f"bias\n{mean - reference[0]:+.3f}", va="center",
+            fontsize=7)
+    ax.text(right + 0.08, (min(scores) + max(scores)) / 2, f"noise\n{max(scores) - min(scores):.3f}",
+            va="center", fontsize=7, color=BROKEN)
+    ax.set_xticks(list(evaluations), [f"eval {x}" for x in evaluations])
+    ax.set_xlim(0.6, len(scores) + 0.9)
+    ax.set_ylim(min(scores) - 0.06, max(reference) + 0.04)
+    ax.set_ylabel("validation accuracy")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, 0.8))
+
+
 def _summarize_classes(broken: Variant, fixed: Variant) -> str:
     b, f = broken.values, fixed.values
     return (f"no error either way; validation accuracy {b['result']:.3f} with the folder's own labels vs "
@@ -152,7 +180,7 @@ images = len(images)
                     "dice), and it is biased (crops that cut off part of the object make the task harder than the "
                     "images you will predict on, so the score is lower than the model's real accuracy). "
                     "Validation must use a fixed transform.",
-        plot=bar_plot("scores", ("eval 1", "eval 2", "eval 3", "eval 4")),
+        plot=_plot_augment,
     ),
     Mistake(
         id="class_to_idx_mismatch",

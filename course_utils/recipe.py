@@ -1,0 +1,237 @@
+"""The fine-tuning recipe for your own images, in pipeline order: a pretrained ResNet-18 with a new head, the head
+trained first and then the last block (lesson 07's two-phase recipe), a cosine schedule in each phase, the best epoch
+kept on disk by validation accuracy, every epoch resumable; then predictions for a folder written to a CSV file."""
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from .folder_data import OPEN_ERRORS, is_image_file, open_rgb
+from .imagenet import pretrained_efficientnet_lite0
+from .pretrained import pretrained_resnet18
+from .training import evaluate, get_device, train_one_epoch
+
+PHASES = ("head", "last block")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Epochs per phase, learning rates (the head's, then layer4's in phase 2), batch size and seed."""
+
+    head_epochs: int = 3
+    block_epochs: int = 5
+    head_lr: float = 1e-3
+    backbone_lr: float = 1e-4
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    seed: int = 0
+
+    @property
+    def epochs(self) -> int:
+        return self.head_epochs + self.block_epochs
+
+    def phase(self, epoch: int) -> str:
+        """The phase epoch ``epoch`` (from 1) belongs to."""
+        return PHASES[0] if epoch <= self.head_epochs else PHASES[1]
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A pretrained network the recipe can fine-tune: where its head is, and which parameters are its last block."""
+
+    name: str
+    head: str                        # the attribute holding the classifier
+    last_block: tuple[str, ...]      # parameter-name prefixes trained in phase 2, besides the head
+    build: Callable[[str | None], tuple[nn.Module, object]]
+
+
+BACKBONES = {
+    "resnet18": Backbone("resnet18", "fc", ("layer4.",), lambda mode: pretrained_resnet18(mode, progress=False)),
+    "efficientnet_lite0": Backbone("efficientnet_lite0", "classifier", ("blocks.6.", "conv_head.", "bn2."),
+                                   lambda mode: pretrained_efficientnet_lite0()),
+}
+
+
+def backbone_of(model: nn.Module) -> Backbone:
+    """The entry of BACKBONES whose head and last block ``model`` has."""
+    names = [name for name, _ in model.named_parameters()]
+    for backbone in BACKBONES.values():
+        if hasattr(model, backbone.head) and any(n.startswith(backbone.last_block) for n in names):
+            return backbone
+    raise ValueError(f"the recipe knows {', '.join(BACKBONES)}: build the model with new_model(..., backbone=...)")
+
+
+def new_model(num_classes: int, mode: str | None = None, seed: int = 0,
+              backbone: str = "resnet18") -> tuple[nn.Module, object]:
+    """(model, weights): a pretrained ``backbone`` (for resnet18, the weights ``mode`` chooses; efficientnet_lite0
+    is always ImageNet's, offline) whose classifier becomes Dropout(0.2) + a Linear layer initialised from ``seed``."""
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone={backbone!r}: choose one of {', '.join(map(repr, BACKBONES))}")
+    parts = BACKBONES[backbone]
+    model, weights = parts.build(mode)
+    torch.manual_seed(seed)
+    linear = nn.Linear(getattr(model, parts.head).in_features, num_classes)
+    setattr(model, parts.head, nn.Sequential(nn.Dropout(0.2), linear))
+    return model, weights
+
+
+def feature_extractor(model: nn.Module) -> nn.Module:
+    """``model`` with its head replaced by nn.Identity, in eval mode: it returns the features the head would see."""
+    setattr(model, backbone_of(model).head, nn.Identity())
+    return model.eval()
+
+
+def set_phase(model: nn.Module, phase: str) -> None:
+    """Freeze everything but the head ("head"), or everything but the last block and the head ("last block")."""
+    if phase not in PHASES:
+        raise ValueError(f"phase {phase!r}: choose one of {', '.join(map(repr, PHASES))}")
+    parts = backbone_of(model)
+    trained = (parts.head + ".",) + (parts.last_block if phase == PHASES[1] else ())
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name.startswith(trained)
+
+
+def phase_optimizer(model: nn.Module, recipe: Recipe, phase: str):
+    """(AdamW over the phase's trainable parameters, the head at head_lr and the last block at backbone_lr; a
+    cosine schedule from those rates towards 0 over the phase's epochs, stepped once per epoch)."""
+    parts = backbone_of(model)
+    groups = [{"params": list(getattr(model, parts.head).parameters()), "lr": recipe.head_lr}]
+    if phase == PHASES[1]:
+        block = [p for name, p in model.named_parameters() if name.startswith(parts.last_block)]
+        groups.append({"params": block, "lr": recipe.backbone_lr})
+    optimizer = torch.optim.AdamW(groups, weight_decay=recipe.weight_decay)
+    epochs = recipe.head_epochs if phase == PHASES[0] else recipe.block_epochs
+    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+
+
+def _state(model, optimizer, scheduler, recipe, classes, history) -> dict:
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "recipe": asdict(recipe), "classes": list(classes), "history": history}
+
+
+def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str | Path, loss_fn=None,
+               fresh: bool = False, stop_after: int | None = None, progress: bool = True) -> list[dict]:
+    """Train ``model`` by ``recipe``, one history row per epoch; after every epoch ``folder``/last.pt holds all that
+    is needed to go on, and ``folder``/best.pt the weights of the epoch with the best validation accuracy so far
+    (the earliest on ties). Called again, it resumes after the last finished epoch (``fresh=True`` starts over).
+    ``stop_after`` stops after that many epochs of this call, as an interruption would."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    last, best = folder / "last.pt", folder / "best.pt"
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    device = get_device()
+    model.to(device)
+    history: list[dict] = []
+    saved = None if fresh or not last.exists() else torch.load(last, weights_only=True, map_location=device)
+    if saved is not None and (saved["recipe"] != asdict(recipe) or saved["classes"] != list(train_set.classes)):
+        print(f"{last} was saved by another recipe or for other classes: starting over")
+        saved = None
+    if saved is not None:
+        history = saved["history"]
+        model.load_state_dict(saved["model"])
+        print(f"resuming from {last.name}: {len(history)} of {recipe.epochs} epochs done")
+    elif fresh:
+        best.unlink(missing_ok=True)
+    start = len(history) + 1
+    optimizer = scheduler = None
+    bar = tqdm(range(start, recipe.epochs + 1), desc="epochs", initial=start - 1, total=recipe.epochs,
+               disable=not progress)
+    for epoch in bar:
+        if stop_after is not None and epoch - start >= stop_after:
+            print(f"stopped after epoch {epoch - 1} (as if the kernel had died): {last.name} holds it")
+            break
+        phase = recipe.phase(epoch)
+        set_phase(model, phase)
+        if optimizer is None or epoch == recipe.head_epochs + 1:
+            optimizer, scheduler = phase_optimizer(model, recipe, phase)
+            if saved is not None and epoch == start and recipe.phase(epoch - 1) == phase and epoch > 1:
+                optimizer.load_state_dict(saved["optimizer"])
+                scheduler.load_state_dict(saved["scheduler"])
+        torch.manual_seed(recipe.seed * 1000 + epoch)  # each epoch's shuffling, augmentation and dropout, by number
+        started = time.perf_counter()
+        loader = DataLoader(train_set, batch_size=recipe.batch_size, shuffle=True)
+        lrs = [group["lr"] for group in optimizer.param_groups]
+        trained = train_one_epoch(model, loader, loss_fn, optimizer, device, progress=False)  # the epochs bar shows it
+        scheduler.step()
+        checked = evaluate(model, DataLoader(val_set, batch_size=64), loss_fn, device)
+        history.append({"epoch": epoch, "phase": phase, "lr": lrs, "train_loss": trained.loss,
+                        "train_accuracy": trained.accuracy, "val_loss": checked.loss,
+                        "val_accuracy": checked.accuracy, "seconds": time.perf_counter() - started})
+        if checked.accuracy > max((row["val_accuracy"] for row in history[:-1]), default=-1.0):
+            torch.save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
+        torch.save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
+        bar.set_postfix(phase=phase, val=f"{checked.accuracy:.3f}", s=f"{history[-1]['seconds']:.1f}")
+    bar.close()
+    return history
+
+
+def plot_history(history: list[dict], best_epoch: int | None = None, title: str = "") -> None:
+    """Loss and accuracy per epoch, training and validation, the phase change dashed and the kept epoch marked."""
+    import matplotlib.pyplot as plt
+    from .plots import show_figure
+    epochs = [row["epoch"] for row in history]
+    figure, axes = plt.subplots(1, 2, figsize=(8, 2.8), dpi=80)
+    for ax, what in zip(axes, ("loss", "accuracy")):
+        ax.plot(epochs, [row[f"train_{what}"] for row in history], "o-", ms=3, label="training (augmented)")
+        ax.plot(epochs, [row[f"val_{what}"] for row in history], "o-", ms=3, label="validation")
+        change = next((row["epoch"] for row in history if row["phase"] == PHASES[1]), None)
+        if change is not None:
+            ax.axvline(change - 0.5, color="grey", ls="--", lw=1)
+        if best_epoch is not None and what == "accuracy":
+            kept = next(row for row in history if row["epoch"] == best_epoch)
+            ax.plot([best_epoch], [kept["val_accuracy"]], "k*", ms=10, label=f"kept: epoch {best_epoch}")
+        ax.set_xlabel("epoch (dashed: head → last block)")
+        ax.set_ylabel(what)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8, loc="lower right")
+    if title:
+        figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    show_figure(figure)
+
+
+def load_best(model: nn.Module, folder: str | Path) -> int:
+    """Load ``folder``/best.pt into ``model`` (built the same way) and return the epoch it comes from."""
+    saved = torch.load(Path(folder) / "best.pt", weights_only=True, map_location=get_device())
+    model.load_state_dict(saved["model"])
+    return saved["epoch"]
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """The image files in ``folder`` and below, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_image_file(p))
+
+
+def predict_files(model: nn.Module, files, transform, class_names, csv_path: str | Path,
+                  threshold: float = 0.5) -> list[dict]:
+    """Predict each file (eval mode, no gradients) and write a CSV: file, class, probability, low_confidence (the
+    probability under ``threshold``), note. A file that cannot be read gets a row saying why, and the rest go on."""
+    rows = []
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        for path in files:
+            try:
+                batch = transform(open_rgb(path)).unsqueeze(0).to(device)
+            except OPEN_ERRORS as err:
+                rows.append({"file": str(path), "class": "", "probability": "", "low_confidence": "",
+                             "note": f"unreadable: {type(err).__name__}: {err}"})
+                continue
+            probabilities = model(batch).softmax(dim=1)[0]
+            index = int(probabilities.argmax())
+            p = float(probabilities[index])
+            rows.append({"file": str(path), "class": class_names[index], "probability": round(p, 4),
+                         "low_confidence": p < threshold, "note": ""})
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["file", "class", "probability", "low_confidence", "note"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows

@@ -1,0 +1,267 @@
+"""Lesson 09's pipeline: splitting one folder, the data checks, every image mode, class weights, the recipe's
+resumable training, predictions to CSV; and the lesson itself run top to bottom on a messy folder of JPEGs."""
+import csv
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from nbclient import NotebookClient
+from PIL import Image
+
+from course_utils import preflight
+from course_utils.execute_notebooks import fresh_cache
+from course_utils.folder_data import (FileListDataset, audit, class_counts, class_files, images_folder, load_splits,
+                                      open_rgb, save_splits, split_files)
+from course_utils.imbalance import class_weights, make_rare, rare_and_others, rare_class_study
+from course_utils.messy import CORRUPT_NAME, MESSY_COUNTS, messy_folder
+from course_utils.recipe import Recipe, fit_recipe, load_best, new_model, predict_files
+from course_utils.pretrained import training_transforms
+from course_utils.training import get_device
+from test_notebooks import this_python_as_kernel  # noqa: F401  (a fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    return messy_folder(tmp_path_factory.mktemp("photos") / "my_photos")
+
+
+def test_split_is_stratified_disjoint_complete_and_deterministic(messy):
+    classes, files = class_files(messy)
+    splits = split_files(messy, FRACTIONS, seed=3)
+    listed = [f for part in splits.values() for f, _ in part]
+    assert sorted(listed) == sorted(str(p) for class_list in files for p in class_list)   # each file exactly once
+    for k, class_list in enumerate(files):
+        n = len(class_list)
+        for name in ("val", "test"):
+            assert abs(class_counts(splits, classes)[name][k] - n * FRACTIONS[name]) <= 0.5 + 1e-9
+    assert split_files(messy, FRACTIONS, seed=3) == splits
+    assert split_files(messy, FRACTIONS, seed=4) != splits
+    labels = {Path(f).parent.name: c for part in splits.values() for f, c in part}
+    assert labels == {name: k for k, name in enumerate(classes)}                          # ImageFolder's numbering
+
+
+def test_bad_fractions_say_what_to_pass(messy):
+    with pytest.raises(ValueError, match="sum to 1"):
+        split_files(messy, {"train": 0.9, "val": 0.2}, seed=0)
+
+
+def test_split_list_round_trip(messy, tmp_path):
+    classes, _ = class_files(messy)
+    splits = split_files(messy, FRACTIONS, seed=0)
+    path = save_splits(splits, classes, messy, tmp_path / "splits.csv")
+    assert load_splits(path, messy, classes) == splits
+
+
+def test_a_split_dataset_is_pooled_into_one_folder_per_class(tmp_path, monkeypatch):
+    for split, count in (("train", 2), ("val", 3)):
+        for name in ("a", "b"):
+            (tmp_path / "data" / split / name).mkdir(parents=True)
+            for i in range(count):
+                Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "data" / split / name / f"{i}.png")
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
+    classes, files = class_files(images_folder())
+    assert classes == ["a", "b"] and [len(f) for f in files] == [5, 5]
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "nothing here"))
+    with pytest.raises(FileNotFoundError, match="one folder per class"):
+        images_folder()
+
+
+def test_audit_finds_each_kind_of_problem_and_cleaned_skips_them(messy):
+    classes, _ = class_files(messy)
+    splits = split_files(messy, FRACTIONS, seed=0)
+    report = audit(splits, classes, progress=False)
+    assert [Path(f).name for f, _ in report.unreadable] == [CORRUPT_NAME]
+    assert {"L", "CMYK", "RGBA", "P", "I;16", "RGB"} <= set(report.modes)
+    assert [Path(f).name for f, _ in report.tiny] == ["img_tiny.jpg"]
+    assert report.cross_split_duplicates, "a photo saved twice, its copies in two splits"
+    text = "\n".join(report.lines())
+    assert CORRUPT_NAME in text and "skipped" in text
+    cleaned = report.cleaned(splits)
+    kept = {f for part in cleaned.values() for f, _ in part}
+    assert not any(f.endswith(CORRUPT_NAME) for f in kept)
+    hashes = [{report.pixels[f] for f, _ in cleaned[name]} for name in cleaned]
+    assert not (hashes[0] & hashes[1]) and not (hashes[0] & hashes[2]) and not (hashes[1] & hashes[2])
+
+
+def test_a_class_missing_from_a_split_is_reported(tmp_path):
+    for name, count in (("many", 10), ("two", 2)):
+        (tmp_path / name).mkdir()
+        for i in range(count):
+            Image.new("RGB", (40, 40), (i * 20, 0, 0)).save(tmp_path / name / f"{i}.png")
+    classes, _ = class_files(tmp_path)
+    report = audit(split_files(tmp_path, FRACTIONS, seed=0), classes, progress=False)
+    assert report.missing_classes == {"val": ["two"], "test": ["two"]}
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "RGBA", "LA", "P", "I;16", "I", "F", "1"])
+def test_open_rgb_gives_8_bit_rgb_for_every_mode(tmp_path, mode):
+    grey = Image.new("L", (20, 10), 128)
+    image = {"I;16": Image.fromarray(np.full((10, 20), 128 * 257, np.uint16)),
+             "I": Image.fromarray(np.full((10, 20), 128 * 257, np.int32)),
+             "F": Image.fromarray(np.full((10, 20), 128.0, np.float32))}.get(mode) or grey.convert(mode)
+    path = tmp_path / ("x.tiff" if mode in ("I", "F") else "x.jpg" if mode == "CMYK" else "x.png")
+    image.save(path)
+    out = open_rgb(path)
+    assert out.mode == "RGB" and out.size == (20, 10)
+    if mode != "1":
+        assert abs(np.asarray(out).mean() - 128) < 3, f"{mode}: brightness changed"
+
+
+def test_open_rgb_composites_transparency_on_white_and_applies_exif_rotation(tmp_path):
+    Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    assert np.asarray(open_rgb(tmp_path / "clear.png")).min() == 255
+    exif = Image.Exif()
+    exif[0x0112] = 6                                          # "rotate 90° to display"
+    Image.new("RGB", (30, 10)).save(tmp_path / "phone.jpg", exif=exif)
+    assert open_rgb(tmp_path / "phone.jpg").size == (10, 30)
+
+
+def test_class_weights_invert_the_counts_and_ignore_absent_classes():
+    assert class_weights([0, 0, 1, 1], 2).tolist() == [1.0, 1.0]
+    weights = class_weights(torch.tensor([0] * 6 + [1] * 2), 3)
+    assert weights.dtype == torch.float32
+    assert torch.allclose(weights, torch.tensor([8 / 18, 8 / 6, 0.0]))
+
+
+def test_make_rare_keeps_the_others_and_at_most_the_rare_class_count():
+    samples = [(i, i % 3) for i in range(30)]
+    rare = make_rare(samples, 2, keep=3, seed=0)
+    assert sum(1 for _, c in rare if c == 2) == 3 and sum(1 for _, c in rare if c != 2) == 20
+    assert sum(1 for _, c in make_rare(samples, 2, keep=50, seed=0) if c == 2) == 10
+
+
+def test_weighting_measures_rare_class_recall():
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 16, generator=generator) * 2
+    y = torch.arange(3).repeat_interleave(30)
+    x = centres[y] + torch.randn(90, 16, generator=generator)
+    val_y = torch.arange(3).repeat_interleave(20)
+    val_x = centres[val_y] + torch.randn(60, 16, generator=generator)
+    study = rare_class_study((x, y), (val_x, val_y), 3, keep=2, seeds=range(2), progress=False)
+    assert set(study) == {"all images", "plain", "weighted loss", "weighted sampler"}
+    assert all(recalls.shape == (3, 2, 3) for recalls in study.values())
+    rare, others = rare_and_others(study["all images"])
+    assert rare.shape == others.shape == (3,) and bool(((0 <= rare) & (rare <= 1)).all())
+
+
+@pytest.fixture(scope="module")
+def small_run(messy):
+    classes, _ = class_files(messy)
+    splits = audit(split_files(messy, FRACTIONS, seed=0), classes, progress=False).cleaned(
+        split_files(messy, FRACTIONS, seed=0))
+    model, weights = new_model(len(classes), "course")
+    preset, _ = training_transforms(weights, get_device())
+    train = FileListDataset(splits["train"], classes, preset)
+    val = FileListDataset(splits["val"], classes, preset)
+    return classes, splits, weights, preset, train, val
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(small_run, tmp_path):
+    classes, _, _, _, train, val = small_run
+    recipe = Recipe(head_epochs=1, block_epochs=2, batch_size=8)
+    whole, _ = new_model(len(classes), "course")
+    history = fit_recipe(whole, train, val, recipe, tmp_path / "whole", progress=False)
+    first, _ = new_model(len(classes), "course")
+    fit_recipe(first, train, val, recipe, tmp_path / "parts", stop_after=2, progress=False)
+    again, _ = new_model(len(classes), "course")                    # as after a restart
+    resumed = fit_recipe(again, train, val, recipe, tmp_path / "parts", progress=False)
+    assert [row["epoch"] for row in resumed] == [1, 2, 3]
+    assert [row["train_loss"] for row in resumed] == [row["train_loss"] for row in history]
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), again.state_dict().values()))
+    best = max(history, key=lambda row: row["val_accuracy"])["epoch"]
+    assert load_best(again, tmp_path / "parts") == best
+    assert [row["phase"] for row in history] == ["head", "last block", "last block"]
+
+
+def test_the_recipe_fine_tunes_the_imagenet_efficientnet_too(small_run, tmp_path):
+    from course_utils.recipe import phase_optimizer, set_phase
+    classes, splits, _, _, _, _ = small_run
+    model, weights = new_model(len(classes), backbone="efficientnet_lite0")
+    set_phase(model, "last block")
+    trained = {name.split(".")[0] for name, p in model.named_parameters() if p.requires_grad}
+    assert trained == {"blocks", "conv_head", "bn2", "classifier"}
+    assert {name.split(".")[1] for name, p in model.named_parameters() if p.requires_grad and name[:6] == "blocks"} == {"6"}
+    optimizer, _ = phase_optimizer(model, Recipe(), "last block")
+    assert [len(g["params"]) for g in optimizer.param_groups] == [2, sum(1 for n, p in model.named_parameters()
+                                                                          if p.requires_grad) - 2]
+    small = weights.transforms(crop_size=64, resize_size=64)            # small inputs: a quick test
+    train = FileListDataset(splits["train"][:6], classes, small)
+    history = fit_recipe(model, train, FileListDataset(splits["val"][:3], classes, small),
+                         Recipe(head_epochs=1, block_epochs=1, batch_size=6), tmp_path, progress=False)
+    assert [row["phase"] for row in history] == ["head", "last block"]
+    with pytest.raises(ValueError, match="choose one of 'resnet18', 'efficientnet_lite0'"):
+        new_model(2, backbone="vgg")
+
+
+def test_a_checkpoint_of_another_recipe_is_not_resumed(small_run, tmp_path, capsys):
+    classes, _, _, _, train, val = small_run
+    model, _ = new_model(len(classes), "course")
+    fit_recipe(model, train, val, Recipe(head_epochs=1, block_epochs=0, batch_size=8), tmp_path, progress=False)
+    model, _ = new_model(len(classes), "course")
+    history = fit_recipe(model, train, val, Recipe(head_epochs=1, block_epochs=0, batch_size=16), tmp_path,
+                         progress=False)
+    assert "another recipe" in capsys.readouterr().out and len(history) == 1
+
+
+def test_preflight_accepts_the_lessons_file_list_set_up(small_run):
+    from torch.utils.data import DataLoader
+    from course_utils.finetune import train_augmentation
+    from course_utils.recipe import phase_optimizer, set_phase
+    from course_utils.training import frozen_batchnorm_to_eval
+    classes, splits, weights, preset, _, val = small_run
+    model, _ = new_model(len(classes), "course")
+    set_phase(model, "head")
+    model.train()
+    frozen_batchnorm_to_eval(model)
+    optimizer, _ = phase_optimizer(model, Recipe(), "head")
+    train_loader = DataLoader(FileListDataset(splits["train"], classes, train_augmentation(preset)), batch_size=8,
+                              shuffle=True)
+    findings = preflight(model, train_loader, DataLoader(val, batch_size=8), optimizer, weights, show=False)
+    assert [f.id for f in findings if not f.ok] == []
+    leaky = FileListDataset(splits["val"] + splits["train"][:2], classes, preset)
+    findings = preflight(model, train_loader, DataLoader(leaky, batch_size=8), optimizer, weights, show=False)
+    assert [f.id for f in findings if not f.ok] == ["overlapping_splits"]
+
+
+def test_predictions_go_to_a_csv_with_unreadable_files_reported(small_run, messy, tmp_path):
+    classes, _, _, preset, _, _ = small_run
+    model, _ = new_model(len(classes), "course")
+    files = sorted((messy / "trefoil").iterdir()) + [messy / "crescent" / CORRUPT_NAME]
+    rows = predict_files(model, files, preset, classes, tmp_path / "out.csv", threshold=0.9)
+    with open(tmp_path / "out.csv", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert len(written) == len(files) and written[-1]["note"].startswith("unreadable")
+    assert all(row["class"] in classes for row in written[:-1])
+    assert all(row["low_confidence"] == (row["probability"] < 0.9) for row in rows[:-1])
+
+
+def test_lesson_runs_top_to_bottom_on_a_messy_folder_of_jpegs(messy, this_python_as_kernel, monkeypatch):  # noqa: F811
+    """The lesson on a folder of JPEGs of mixed sizes and modes, one truncated file, one rare class."""
+    sizes = {Image.open(p).size for p in messy.rglob("*.jpg") if p.name != CORRUPT_NAME}
+    assert len(sizes) > 10 and min(MESSY_COUNTS.values()) * 3 <= max(MESSY_COUNTS.values())
+    notebook = nbformat.read(ROOT / "notebooks" / "09_your_own_images.ipynb", as_version=4)
+    monkeypatch.setenv("COURSE_DATA", str(messy))
+    with fresh_cache():
+        NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    for index, cell in enumerate(code):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        expected = "raises-exception" in cell.metadata.get("tags", [])
+        assert bool(errors) == expected, f"code cell {index}: {[e.ename + ': ' + e.evalue for e in errors]}"
+    text = "\n".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+    assert f"{len(MESSY_COUNTS)} classes, {sum(MESSY_COUNTS.values()) + 4} image files" in text
+    assert f"{CORRUPT_NAME}: OSError" in text and "(skipped)" in text
+    assert "test accuracy, measured once" in text
+
+
+def test_short_tracebacks_hide_the_code_torch_generates_at_run_time():
+    from course_utils.paths import is_library_file
+    assert is_library_file("<eval_with_key>.11") and is_library_file(torch.__file__)
+    assert not is_library_file("/home/learner/my_notebook.py") and not is_library_file("<ipython-input-3>")
