@@ -34,10 +34,13 @@ def _unknown(kind: str, name: Any, choices: list[str]) -> str:
 
 
 def _pointer(exercise_name: str):
+    """The show_symptom call that shows a named mistake: this exercise's own example when it has one, else the
+    catalogue's entry for that id (e.g. a generic `modified_input` shown on the exercise that declares it)."""
     def pointer(mistake: str | None) -> str:
-        if not mistake:
+        if not mistake or mistake not in all_mistakes():
             return ""
-        if mistake not in scripted_mistakes() and exercises_naming(mistake)[:1] != [exercise_name]:
+        own = (exercise_name, mistake) in derived_mistakes()
+        if own and mistake not in scripted_mistakes() and exercises_naming(mistake)[:1] != [exercise_name]:
             return f"\nSee it happen: show_symptom({mistake!r}, {exercise_name!r})"
         return f"\nSee it happen: show_symptom({mistake!r})"
     return pointer

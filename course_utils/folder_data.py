@@ -35,11 +35,20 @@ def class_files(root: Path) -> tuple[list[str], list[list[Path]]]:
                      for c in classes]
 
 
-def _pooled(base: Path) -> Path:
-    """One class folder per class holding the images of base/train and base/val (hard links, else copies)."""
+SPLIT_FOLDERS = ("train", "val", "valid", "validation", "test")  # a dataset that comes split has train/ and one more
+
+
+def _split_folders(base: Path) -> list[str]:
+    """The split folders of a dataset that comes split (train/ and val/, valid/, validation/ or test/), else []."""
+    present = [name for name in SPLIT_FOLDERS if (base / name).is_dir()]
+    return present if "train" in present and len(present) > 1 else []
+
+
+def _pooled(base: Path, folders: list[str]) -> Path:
+    """One class folder per class holding the images of every split folder of ``base`` (hard links, else copies)."""
     key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
     target = cache_dir() / "pooled" / f"{base.name}-{key}"
-    sources = [(split, p) for split in ("train", "val") for p in sorted((base / split).rglob("*"))
+    sources = [(split, p) for split in folders for p in sorted((base / split).rglob("*"))
                if p.is_file() and is_image_file(p)]
     if target.is_dir() and sum(1 for p in target.rglob("*") if p.is_file()) == len(sources):
         return target
@@ -59,11 +68,13 @@ def _pooled(base: Path) -> Path:
 
 def images_folder(root: str | Path | None = None, progress: bool = True) -> Path:
     """A folder with one subfolder per class: ``root``, else $COURSE_DATA, else the course's generated images.
-    A dataset that comes split into train/ and val/ is pooled into one folder first (lesson 09 splits it itself)."""
+    A dataset that comes split (train/ and val/, valid/, validation/ or test/) is pooled into one folder first:
+    lesson 09 splits it itself."""
     chosen = root or os.environ.get("COURSE_DATA")
     base = Path(chosen).expanduser() if chosen else course_dataset(progress=progress)
-    if (base / "train").is_dir() and (base / "val").is_dir():
-        return _pooled(base)
+    folders = _split_folders(base)
+    if folders:
+        return _pooled(base, folders)
     if not base.is_dir() or not any(p.is_dir() for p in base.iterdir()):
         raise FileNotFoundError(f"{base} is missing or has no class folders: put your images in "
                                 f"{base}/<class_name>/*.jpg (one folder per class), or unset COURSE_DATA to use the "
@@ -147,6 +158,7 @@ class Audit:
     tiny: list[tuple[str, tuple[int, int]]] = field(default_factory=list)
     sizes: Counter = field(default_factory=Counter)
     cross_split_duplicates: list[tuple[str, str]] = field(default_factory=list)  # (kept file, its copy elsewhere)
+    same_split_duplicates: list[tuple[str, str]] = field(default_factory=list)   # (first file, its copy, same split)
     missing_classes: dict[str, list[str]] = field(default_factory=dict)  # split -> classes with no image
     pixels: dict[str, str] = field(default_factory=dict)
 
@@ -166,6 +178,10 @@ class Audit:
             f"{'✘' if self.cross_split_duplicates else '✔'} identical images in two splits: "
             f"{len(self.cross_split_duplicates)}"
             + (f" ({some([c for _, c in self.cross_split_duplicates])})" if self.cross_split_duplicates else ""),
+            f"{'!' if self.same_split_duplicates else '✔'} identical images within one split: "
+            f"{len(self.same_split_duplicates)}"
+            + (f" ({some([c for _, c in self.same_split_duplicates])}: counted twice)" if self.same_split_duplicates
+               else ""),
             f"{'✘' if self.missing_classes else '✔'} classes missing from a split: "
             + ("; ".join(f"{s}: {', '.join(c)}" for s, c in self.missing_classes.items()) or "none"),
         ]
@@ -181,8 +197,10 @@ class Audit:
             print(line)
 
     def cleaned(self, splits: Splits) -> Splits:
-        """The splits without unreadable files, and without the later splits' copies of an earlier split's images."""
-        drop = {f for f, _ in self.unreadable} | {copy for _, copy in self.cross_split_duplicates}
+        """The splits without unreadable files, and with each image once: later copies dropped (a copy in a later split
+        would leak into validation or test, a copy in the same split would count twice)."""
+        drop = {f for f, _ in self.unreadable} | {copy for _, copy in self.cross_split_duplicates
+                                                  + self.same_split_duplicates}
         return {name: [(f, c) for f, c in files if f not in drop] for name, files in splits.items()}
 
 
@@ -192,7 +210,7 @@ def _image_hash(image: Image.Image) -> str:
 
 def audit(splits: Splits, classes: list[str], progress: bool = True) -> Audit:
     """Open every file once: unreadable or truncated files, modes, sizes, tiny images, identical images (same pixels
-    after open_rgb) in two splits, and classes with no image in a split."""
+    after open_rgb) in two splits or twice in one, and classes with no image in a split."""
     from tqdm.auto import tqdm
     report = Audit()
     first_seen: dict[str, tuple[str, str]] = {}  # pixel hash -> (split, file)
@@ -211,8 +229,9 @@ def audit(splits: Splits, classes: list[str], progress: bool = True) -> Audit:
         if min(image.size) < TINY_PX:
             report.tiny.append((file, image.size))
         digest = report.pixels[file] = _image_hash(image)
-        if digest in first_seen and first_seen[digest][0] != name:
-            report.cross_split_duplicates.append((first_seen[digest][1], file))
+        if digest in first_seen:
+            found = report.cross_split_duplicates if first_seen[digest][0] != name else report.same_split_duplicates
+            found.append((first_seen[digest][1], file))
         first_seen.setdefault(digest, (name, file))
     unreadable = {f for f, _ in report.unreadable}
     for name, files in splits.items():

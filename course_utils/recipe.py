@@ -4,6 +4,7 @@ kept on disk by validation accuracy, every epoch resumable; then predictions for
 from __future__ import annotations
 
 import csv
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -117,6 +118,13 @@ def _state(model, optimizer, scheduler, recipe, classes, history) -> dict:
             "recipe": asdict(recipe), "classes": list(classes), "history": history}
 
 
+def _save(state: dict, path: Path) -> None:
+    """Write ``path`` whole or not at all: a run killed while saving leaves the previous file intact."""
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
 def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str | Path, loss_fn=None,
                fresh: bool = False, stop_after: int | None = None, progress: bool = True) -> list[dict]:
     """Train ``model`` by ``recipe``, one history row per epoch; after every epoch ``folder``/last.pt holds all that
@@ -166,8 +174,8 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
                         "train_accuracy": trained.accuracy, "val_loss": checked.loss,
                         "val_accuracy": checked.accuracy, "seconds": time.perf_counter() - started})
         if checked.accuracy > max((row["val_accuracy"] for row in history[:-1]), default=-1.0):
-            torch.save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
-        torch.save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
+            _save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
+        _save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
         bar.set_postfix(phase=phase, val=f"{checked.accuracy:.3f}", s=f"{history[-1]['seconds']:.1f}")
     bar.close()
     return history

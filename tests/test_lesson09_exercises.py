@@ -86,10 +86,13 @@ def test_split_rounding_down_is_explained_not_called_unstratified():
 
 def test_split_odd_files_get_their_own_advice():
     def every_file(folder):
-        return sorted(os.path.join(folder, f) for f in os.listdir(folder))
+        return sorted(os.path.join(where, f) for where, _, files in os.walk(folder) for f in files)
 
     def lower_case_only(folder):
-        return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".png", ".jpg")))
+        return [f for f in every_file(folder) if f.endswith((".png", ".jpg"))]
+
+    def this_folder_only(folder):                      # subfolders of a class folder missed
+        return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".png", ".JPG")))
 
     def every_entry_a_class(root, fractions, seed):
         for name in sorted(os.listdir(root)):
@@ -97,6 +100,7 @@ def test_split_odd_files_get_their_own_advice():
         return split_dataset(root, fractions, seed)
     assert "notes.txt" in _failed("split_dataset", lambda r, f, s: _split(r, f, s, files=every_file)).message
     assert "lower case" in _failed("split_dataset", lambda r, f, s: _split(r, f, s, files=lower_case_only)).message
+    assert "subfolders" in _failed("split_dataset", lambda r, f, s: _split(r, f, s, files=this_folder_only)).message
     assert "no directories" in _failed("split_dataset", every_entry_a_class).message
 
 
@@ -114,7 +118,7 @@ def test_split_wrong_shapes_of_answer_are_named():
 
     def fixed_names(root, fractions, seed):
         return split_dataset(root, {name: fractions[name] for name in ("train", "val", "test")}, seed)
-    assert "without the folder" in _failed("split_dataset", relative).message
+    assert "relative to root" in _failed("split_dataset", relative).message
     assert "class names" in _failed("split_dataset", names_as_labels).message
     assert "other order" in _failed("split_dataset", swapped).message
     assert "split names" in _failed("split_dataset", fixed_names).message

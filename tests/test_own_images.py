@@ -10,7 +10,7 @@ import torch
 from nbclient import NotebookClient
 from PIL import Image
 
-from course_utils import preflight
+from course_utils import check_exercise, preflight
 from course_utils.execute_notebooks import fresh_cache
 from course_utils.folder_data import (FileListDataset, audit, class_counts, class_files, images_folder, load_splits,
                                       open_rgb, save_splits, split_files)
@@ -58,7 +58,7 @@ def test_split_list_round_trip(messy, tmp_path):
 
 
 def test_a_split_dataset_is_pooled_into_one_folder_per_class(tmp_path, monkeypatch):
-    for split, count in (("train", 2), ("val", 3)):
+    for split, count in (("train", 2), ("valid", 3), ("test", 1)):
         for name in ("a", "b"):
             (tmp_path / "data" / split / name).mkdir(parents=True)
             for i in range(count):
@@ -66,7 +66,7 @@ def test_a_split_dataset_is_pooled_into_one_folder_per_class(tmp_path, monkeypat
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
     classes, files = class_files(images_folder())
-    assert classes == ["a", "b"] and [len(f) for f in files] == [5, 5]
+    assert classes == ["a", "b"] and [len(f) for f in files] == [6, 6]
     monkeypatch.setenv("COURSE_DATA", str(tmp_path / "nothing here"))
     with pytest.raises(FileNotFoundError, match="one folder per class"):
         images_folder()
@@ -80,13 +80,14 @@ def test_audit_finds_each_kind_of_problem_and_cleaned_skips_them(messy):
     assert {"L", "CMYK", "RGBA", "P", "I;16", "RGB"} <= set(report.modes)
     assert [Path(f).name for f, _ in report.tiny] == ["img_tiny.jpg"]
     assert report.cross_split_duplicates, "a photo saved twice, its copies in two splits"
+    assert len(report.cross_split_duplicates) + len(report.same_split_duplicates) == 2   # both pairs found
     text = "\n".join(report.lines())
     assert CORRUPT_NAME in text and "skipped" in text
     cleaned = report.cleaned(splits)
     kept = {f for part in cleaned.values() for f, _ in part}
     assert not any(f.endswith(CORRUPT_NAME) for f in kept)
-    hashes = [{report.pixels[f] for f, _ in cleaned[name]} for name in cleaned]
-    assert not (hashes[0] & hashes[1]) and not (hashes[0] & hashes[2]) and not (hashes[1] & hashes[2])
+    hashes = [report.pixels[f] for name in cleaned for f, _ in cleaned[name]]
+    assert len(hashes) == len(set(hashes)), "each image once after cleaning"
 
 
 def test_a_class_missing_from_a_split_is_reported(tmp_path):
@@ -265,3 +266,17 @@ def test_short_tracebacks_hide_the_code_torch_generates_at_run_time():
     from course_utils.paths import is_library_file
     assert is_library_file("<eval_with_key>.11") and is_library_file(torch.__file__)
     assert not is_library_file("/home/learner/my_notebook.py") and not is_library_file("<ipython-input-3>")
+
+
+@pytest.mark.parametrize("name", ["class_weights", "confusion_matrix"])
+def test_the_pointer_of_a_generic_mistake_shows_an_existing_entry(name):
+    """An input changed in place is named `modified_input` by any checker; the pointer must run."""
+    from course_utils import run_symptom
+    def changes_its_input(*args):
+        args[0].zero_() if isinstance(args[0], torch.Tensor) else args[0].clear()
+        return torch.zeros(3)
+    result = check_exercise(name, changes_its_input)
+    assert result.mistake == "modified_input"
+    call = result.message.split("See it happen: ")[1].strip()
+    arguments = [part.strip(" '\")") for part in call.removeprefix("show_symptom(").split(",")]
+    assert run_symptom(*arguments).broken is not None

@@ -147,9 +147,18 @@ def _put_std_streams(saved: tuple[Any, ...]) -> None:
     sys.stdin, sys.stdout, sys.stderr, sys.displayhook, sys.excepthook = saved
 
 
-def _put_cwd(path: str) -> None:
-    with contextlib.suppress(OSError):
-        _chdir(path)
+def _get_cwd() -> str | None:
+    """The working directory, or None when it no longer exists (an answer moved into a folder later deleted)."""
+    try:
+        return _getcwd()
+    except OSError:
+        return None
+
+
+def _put_cwd(path: str | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            _chdir(path)
 
 
 # Restored in reverse order, so the signal mask comes back last (after handlers and timers).
@@ -171,7 +180,7 @@ STATE: tuple[Saved, ...] = (
                                   torch.backends.cudnn.deterministic), _put_cudnn),
     Saved("float32 matmul precision", torch.get_float32_matmul_precision, torch.set_float32_matmul_precision),
     Saved("NumPy error handling", np.geterr, lambda v: np.seterr(**v)),
-    Saved("working directory", _getcwd, _put_cwd),
+    Saved("working directory", _get_cwd, _put_cwd),
     Saved("environment", _get_environ, _put_environ, compare=False),
     Saved("standard streams and hooks", _std_streams, _put_std_streams, compare=False),
     Saved("warnings filters", _get_list(warnings, "filters"), _put_warning_filters, compare=False),

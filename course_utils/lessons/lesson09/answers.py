@@ -110,7 +110,7 @@ def split_with_pathlib_and_numpy(root, fractions, seed):
     cumulative = np.cumsum(list(fractions.values()))[:-1]
     splits = {name: [] for name in fractions}
     for label, name in enumerate(classes):
-        files = sorted(p for p in (root / name).iterdir() if p.suffix.lower() in IMG_EXTENSIONS)
+        files = sorted(p for p in (root / name).rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
         shuffled = np.array(files, dtype=object)[rng.permutation(len(files))]
         for split, part in zip(fractions, np.split(shuffled, np.round(cumulative * len(files)).astype(int))):
             splits[split].extend((path, np.int64(label)) for path in part)   # Path objects, NumPy ints

@@ -88,23 +88,23 @@ def _plot_selection(figure, broken: Variant, fixed: Variant) -> None:
             height = _mean(variant.values[key])
             heights.append(height)
             bars.bar(group + offset, height, 0.38, color=colour, alpha=alpha)
-            bars.text(group + offset, height + 0.004, f"{height:.3f}", ha="center", fontsize=7)
-            bars.text(group + offset, min(heights) - 0.07, key, ha="center", va="bottom", fontsize=6, rotation=90)
-    bars.set_xticks((0, 1), ("chosen on\ntest set", "chosen on\nvalidation"), fontsize=7)
+            bars.text(group + offset, height + 0.004, f"{height:.2f}", ha="center", fontsize=8)
+            bars.text(group + offset, min(heights) - 0.07, key, ha="center", va="bottom", fontsize=8, rotation=90, color="white")
+    bars.set_xticks((0, 1), ("chosen on\ntest set", "chosen on\nvalidation"), fontsize=9)
     bars.set_ylim(min(heights) - 0.08, max(heights) + 0.03)
-    bars.set_ylabel("mean over splits", fontsize=8)
-    bars.set_title(f"test accuracy reported vs fresh ({len(broken.values['reported'])} splits)", fontsize=7)
+    bars.set_ylabel("mean over splits", fontsize=9)
+    bars.set_title(f"reported vs fresh ({len(broken.values['reported'])} splits)", fontsize=9)
     epochs = range(1, len(broken.values["test_curve"]) + 1)
     curves.plot(epochs, broken.values["test_curve"], color=MUTED, marker=".", label="test set (30 images)")
     curves.plot(epochs, broken.values["fresh_curve"], color=MUTED, linestyle="--", label="fresh (190 images)")
     for variant, tag, colour in ((broken, "chosen on test", BROKEN), (fixed, "chosen on validation", FIXED)):
         epoch = variant.values["chosen_epochs"][0] + 1
         curves.axvline(epoch, color=colour, linewidth=1.5, label=f"{tag}: epoch {epoch}")
-    curves.set_xlabel("epoch", fontsize=8)
-    curves.set_ylabel("accuracy", fontsize=8)
-    curves.set_title("the first split, epoch by epoch", fontsize=7)
+    curves.set_xlabel("epoch", fontsize=9)
+    curves.set_ylabel("accuracy", fontsize=9)
+    curves.set_title("the first split, epoch by epoch", fontsize=9)
     curves.set_ylim(0.4, 1.0)
-    curves.legend(fontsize=6, loc="lower right", ncol=2)
+    curves.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
 
 
 OVERLAP_SETUP = FEATURES_SETUP + """\
@@ -156,9 +156,12 @@ def _summarize_overlap(broken: Variant, fixed: Variant) -> str:
     b, f = broken.values, fixed.values
     noise = 2 * math.sqrt(f["fresh_accuracy"] * (1 - f["fresh_accuracy"]) / f["val_images"])
     gap = f["val_accuracy"] - f["fresh_accuracy"]
+    seen = b["in_training"] / b["val_images"]
+    mix = seen * b["train_accuracy"] + (1 - seen) * b["fresh_accuracy"]
     return (f"the folder split twice: {b['in_training']} of the {b['val_images']} validation images were also "
             f"training images (training accuracy {b['train_accuracy']:.3f}), and validation accuracy read "
-            f"{b['val_accuracy']:.3f} while {b['fresh_images']} fresh images got {b['fresh_accuracy']:.3f}; split "
+            f"{b['val_accuracy']:.3f} while {b['fresh_images']} fresh images got {b['fresh_accuracy']:.3f} (a mix "
+            f"of seen images at the training accuracy and new ones at the fresh accuracy predicts {mix:.3f}); split "
             f"once: {f['in_training']} shared, validation {f['val_accuracy']:.3f}, fresh {f['fresh_accuracy']:.3f} "
             f"(a gap of {gap:+.3f}, {'within' if abs(gap) <= noise else 'outside'} the ±{noise:.3f} that "
             f"{f['val_images']} validation images can measure)")
@@ -176,11 +179,11 @@ def _plot_overlap(figure, broken: Variant, fixed: Variant) -> None:
         heights = [variant.values[key] for key, _ in groups]
         ax.bar([i + offset for i in range(3)], heights, width, color=colour, label=tag)
         for i, height in enumerate(heights):
-            ax.text(i + offset, height + 0.005, f"{height:.3f}", ha="center", fontsize=7)
+            ax.text(i + offset, height + 0.005, f"{height:.2f}", ha="center", fontsize=8)
     ax.set_xticks(range(3), [label for _, label in groups])
     ax.set_ylim(0.7, 1.06)
     ax.set_ylabel("accuracy")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
 
 
 MISTAKES = (
@@ -198,7 +201,7 @@ MISTAKES = (
                     "up in the test set. Choosing the epoch with the highest test accuracy also chooses the epoch "
                     "that was luckiest on those images, so the number you report is too high: on new images the "
                     "same epoch does worse. The more epochs (or settings, or models) you compare on the test set, "
-                    "the bigger the gap. Choose epochs and settings on a validation set, then score the chosen "
+                    "the more chances for luck, so the gap tends to grow. Choose epochs and settings on a validation set, then score the chosen "
                     "model on the test set once, and report that number; a test set used for choosing is one more "
                     "validation set.",
         plot=_plot_selection,

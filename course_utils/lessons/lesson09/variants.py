@@ -138,7 +138,8 @@ def stray_file_counted_as_class(root, fractions, seed):
     for label, entry in enumerate(sorted(os.listdir(root))):   # a README.md beside the classes takes index 0
         if not os.path.isdir(os.path.join(root, entry)):
             continue
-        files = sorted(f for f in glob.glob(os.path.join(root, entry, "*")) if f.lower().endswith(IMG_EXTENSIONS))
+        files = sorted(f for f in glob.glob(os.path.join(root, entry, "**", "*"), recursive=True)
+                       if f.lower().endswith(IMG_EXTENSIONS))
         rng.shuffle(files)
         edges = np.round(np.cumsum(list(fractions.values()))[:-1] * len(files)).astype(int)
         for name, part in zip(fractions, np.split(np.array(files), edges)):

@@ -69,7 +69,7 @@ def _faults(history: list[dict]) -> list[tuple[Any, str, str, str | None]]:
          "choose on val_accuracy: training accuracy keeps rising as the model memorises its training images.",
          "selected_on_train"),
         (epochs[_first_best(history, "val_accuracy", min)], "the epoch with the lowest val_accuracy",
-         "take the highest val_accuracy: for an accuracy higher is better (a loss you would minimise).", None),
+         "take the highest val_accuracy: for an accuracy higher is better (only a loss is minimised).", None),
     ]
 
 

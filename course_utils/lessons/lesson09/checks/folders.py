@@ -38,12 +38,14 @@ class Folder:
         return "{" + ", ".join(f"{name!r}: {f:g}" for name, f in self.fractions) + "}"
 
 
+NESTED_CLASS, NESTED = "books", "second_shelf"  # a class whose last images sit one folder deeper, as photo exports do
 FOLDERS = (
     Folder("flowers", "4 class folders of 40, 16, 6 and 4 images, made in another order than sorted",
            (("tulip", 40, ".png"), ("daisy", 16, ".png"), ("sunflower", 6, ".png"), ("rose", 4, ".png")), (),
            (("train", 0.6), ("val", 0.2), ("test", 0.2)), (0, 1, 2), False),
-    Folder("desk", "3 class folders, 'keys' photographed as .JPG files, a notes.txt among the mugs and a README.md "
-           "beside the class folders", (("mugs", 9, ".png"), ("books", 14, ".png"), ("keys", 5, ".JPG")),
+    Folder("desk", "3 class folders, 'keys' photographed as .JPG files, 'books' with its last 4 images in a subfolder "
+           "(ImageFolder reads subfolders too), a notes.txt among the mugs and a README.md beside the class folders",
+           (("mugs", 9, ".png"), ("books", 14, ".png"), ("keys", 5, ".JPG")),
            ("mugs/notes.txt", "README.md"), (("fit", 0.75), ("holdout", 0.25)), (7, 8, 9), True),
 )
 
@@ -75,9 +77,11 @@ def write(base: Path, folder: Folder) -> tuple[Path, dict[str, tuple[str, int]]]
         (root / name).mkdir(parents=True)
         for i in range(count):
             jpeg = extension.lower() == ".jpg"
-            file = root / name / (f"IMG_{i + 1:04d}{extension}" if jpeg else f"{i:03d}{extension}")
+            where = root / name / NESTED if name == NESTED_CLASS and i >= count - 4 else root / name
+            where.mkdir(exist_ok=True)
+            file = where / (f"IMG_{i + 1:04d}{extension}" if jpeg else f"{i:03d}{extension}")
             file.write_bytes(jpegs[i % len(jpegs)] if jpeg else pngs[i % len(pngs)])
-            images[real(str(file))] = (f"{name}/{file.name}", folder.index[name])
+            images[real(str(file))] = (file.relative_to(root).as_posix(), folder.index[name])
     for extra in folder.extras:
         (root / extra).write_text("not an image\n")
     return root, images
@@ -156,7 +160,7 @@ def locate(text: str, root: Path, images: dict[str, tuple[str, int]], want: str)
                        "torchvision.datasets.folder.IMG_EXTENSIONS; or take datasets.ImageFolder(root).samples.")
     inside = real(os.path.join(str(root), text)) if not os.path.isabs(text) else None
     if inside in images or text in {shown.split("/")[1] for shown, _ in images.values()}:
-        raise Mismatch(want, f"paths without the folder they are in, such as {text!r}", "give full paths that open "
+        raise Mismatch(want, f"paths relative to root, such as {text!r}", "give full paths that open "
                        "from anywhere: os.path.join(root, class_name, file_name) (or Path(root) / class_name / name).")
     raise Mismatch(want, f"a path that is none of the images under root: {text[:120]!r}",
                    "list the images of each class folder under root, with their full paths.")

@@ -34,8 +34,10 @@ def _call(answer, folder: Folder, root: Path, seed: int, want: str) -> Any:
         for (k, v), pair in zip(fractions.items(), folder.fractions))
     if not kept or fingerprint(root) != before:
         changed = "the fractions dict" if not kept else "the files under root"
-        raise Mismatch(want, f"{changed} changed while your function ran", "only read the folder and the fractions: "
-                       "split_dataset returns lists of paths; copying files into split folders is a later step.")
+        advice = ("leave the fractions dict as it came: read it, or work on dict(fractions)." if not kept else
+                  "only read the folder: split_dataset returns lists of paths; copying files into split folders "
+                  "is a later step.")
+        raise Mismatch(want, f"{changed} changed while your function ran", advice)
     return result
 
 
@@ -62,10 +64,13 @@ def _placed(result: Any, folder: Folder, root: Path, images: dict, want: str) ->
     missing = [shown for image, (shown, _) in images.items() if image not in where]
     if missing:
         upper = all(shown.rsplit(".", 1)[1].isupper() for shown in missing)
+        nested = all(shown.count("/") > 1 for shown in missing)
         raise Mismatch(f"all {len(images)} images in the splits, for {folder.description}",
                        f"{len(missing)} images in no split, e.g. {missing[0]}",
                        "compare extensions in lower case: ImageFolder takes .JPG files as it takes .jpg (it tests "
                        "name.lower().endswith(IMG_EXTENSIONS))." if upper else
+                       "look inside subfolders of a class folder too, as ImageFolder does: os.walk(class_folder) or "
+                       "Path(class_folder).rglob('*')." if nested else
                        "put every image of every class in one of the splits: the sizes of a class's splits add up "
                        "to its number of images.")
     return {name: frozenset(pairs) for name, pairs in splits.items()}
@@ -157,8 +162,8 @@ def _judge_folder(answer, folder: Folder, base: Path) -> None:
                else "a shuffle that does not depend on the seed")
         raise Mismatch(f"other lists for another seed, for {folder.description}",
                        f"the same splits for seeds {first}, {again} and {other}: {how}",
-                       "shuffle each class with a generator made from the seed argument, random.Random(seed), "
-                       "not from a number of your own.", "ignores_seed")
+                       "shuffle each class's files with a generator made from the seed argument: "
+                       "random.Random(seed).shuffle(files).", "ignores_seed")
 
 
 def check_split_dataset(answer) -> None:
