@@ -206,12 +206,13 @@ def test_unusable_time_limits_are_refused_not_obeyed(limit):
 
 # ---------------------------------------------------------------- global state is as it was
 
-def test_the_working_directory_comes_back_after_an_answer_moved_into_a_folder_the_check_deleted(tmp_path):
+def test_the_working_directory_comes_back_after_an_answer_moved_into_a_folder_the_check_deleted(tmp_path,
+                                                                                                monkeypatch):
     def moves_into_the_checkers_folder(root, fractions, seed):       # a common way to list files: chdir, then glob
         os.chdir(root)
         files = sorted(glob.glob("*/*.png") + glob.glob("*/*.jpg") + glob.glob("*/*.JPG"))
         return {name: [] for name in fractions} | {next(iter(fractions)): [(os.path.abspath(f), 0) for f in files]}
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)                                                        # undone after the test
     check_exercise("split_dataset", moves_into_the_checkers_folder)                 # its folder is gone afterwards
     assert os.getcwd() == str(tmp_path)
     assert check_exercise("to_batch", lambda image: None).status == "failed"         # the next check still judges
