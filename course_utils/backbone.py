@@ -213,7 +213,7 @@ def build_course_backbone(path: Path, spec: TaskSpec = SOURCE_TASK, recipe: Reci
             done_now += 1
             run.seconds += time.perf_counter() - start
             if run.epoch < recipe.epochs:
-                _atomic_save(run.state(), checkpoint)
+                atomic_save(run.state(), checkpoint)
         bar.close()
     finally:
         torch.set_num_threads(previous_threads)
@@ -230,7 +230,7 @@ def build_course_backbone(path: Path, spec: TaskSpec = SOURCE_TASK, recipe: Reci
         "provenance": "trained by the course's own code on generated data; no ImageNet involved",
     }
     half = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in run.model.state_dict().items()}
-    _atomic_save({"state_dict": half, "meta": meta}, path)
+    atomic_save({"state_dict": half, "meta": meta}, path)
     checkpoint.unlink(missing_ok=True)
     return path
 
@@ -243,7 +243,8 @@ def _evaluate(run: _Run) -> float:
     return (predictions == run.val_y).float().mean().item()
 
 
-def _atomic_save(obj: dict, path: Path) -> None:
+def atomic_save(obj, path: Path) -> None:
+    """torch.save ``obj`` to ``path`` whole or not at all: a run killed while saving leaves the previous file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
     torch.save(obj, temporary)

@@ -28,11 +28,15 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMG_EXTENSIONS
 
 
+def image_files(folder: str | Path) -> list[Path]:
+    """The image files in ``folder`` and below, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_image_file(p))
+
+
 def class_files(root: Path) -> tuple[list[str], list[list[Path]]]:
     """(class names, each class's image files, sorted) as ImageFolder numbers and finds them."""
     classes, _ = find_classes(str(root))
-    return classes, [sorted(p for p in (Path(root) / c).rglob("*") if p.is_file() and is_image_file(p))
-                     for c in classes]
+    return classes, [image_files(Path(root) / c) for c in classes]
 
 
 SPLIT_FOLDERS = ("train", "val", "valid", "validation", "test")  # a dataset that comes split has train/ and one more
@@ -48,8 +52,7 @@ def _pooled(base: Path, folders: list[str]) -> Path:
     """One class folder per class holding the images of every split folder of ``base`` (hard links, else copies)."""
     key = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
     target = cache_dir() / "pooled" / f"{base.name}-{key}"
-    sources = [(split, p) for split in folders for p in sorted((base / split).rglob("*"))
-               if p.is_file() and is_image_file(p)]
+    sources = [(split, p) for split in folders for p in image_files(base / split)]
     if target.is_dir() and sum(1 for p in target.rglob("*") if p.is_file()) == len(sources):
         return target
     partial = target.with_name(target.name + ".partial")
@@ -134,8 +137,13 @@ def open_rgb(path: str | Path) -> Image.Image:
     """Any image file as an 8-bit RGB image the right way up: EXIF rotation applied, transparency composited on
     white, 16-bit and float images scaled to 0-255, grayscale / palette / CMYK converted."""
     with Image.open(path) as image:
-        image.load()
-        image = ImageOps.exif_transpose(image)
+        return as_rgb(image)
+
+
+def as_rgb(image: Image.Image) -> Image.Image:
+    """An opened image as open_rgb returns it (loading it if it was not yet)."""
+    image.load()
+    image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
@@ -220,7 +228,7 @@ def audit(splits: Splits, classes: list[str], progress: bool = True) -> Audit:
         try:
             with Image.open(file) as raw:
                 mode = raw.mode
-            image = open_rgb(file)
+                image = as_rgb(raw)                     # the file is read once
         except OPEN_ERRORS as err:
             report.unreadable.append((file, f"{type(err).__name__}: {err}"))
             continue

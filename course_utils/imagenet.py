@@ -19,7 +19,7 @@ from torchvision import datasets
 from torchvision.models import ResNet18_Weights
 from torchvision.transforms import InterpolationMode
 
-from .backbone import sha256_of
+from .backbone import atomic_save, sha256_of
 from .data import cache_dir
 from .features import extract_features
 from .pretrained import Preset
@@ -190,10 +190,7 @@ def imagenet_features(root: str | Path, size: int = 224, splits: tuple[str, ...]
         loader = DataLoader(datasets.ImageFolder(root / split, transform=preset), batch_size=25)
         result.append(extract_features(model, loader, progress=progress, desc=f"ImageNet features, {split}, {size} px",
                                        leave=True))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    torch.save([list(d.tensors) for d in result], partial)
-    partial.replace(path)
+    atomic_save([list(d.tensors) for d in result], path)
     return tuple(result)
 
 

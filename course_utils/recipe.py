@@ -4,7 +4,6 @@ kept on disk by validation accuracy, every epoch resumable; then predictions for
 from __future__ import annotations
 
 import csv
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +14,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .folder_data import OPEN_ERRORS, is_image_file, open_rgb
+from .backbone import atomic_save
+from .folder_data import OPEN_ERRORS, open_rgb
+from .models import new_head
 from .imagenet import pretrained_efficientnet_lite0
 from .pretrained import pretrained_resnet18
 from .training import evaluate, get_device, train_one_epoch
@@ -79,8 +80,7 @@ def new_model(num_classes: int, mode: str | None = None, seed: int = 0,
     parts = BACKBONES[backbone]
     model, weights = parts.build(mode)
     torch.manual_seed(seed)
-    linear = nn.Linear(getattr(model, parts.head).in_features, num_classes)
-    setattr(model, parts.head, nn.Sequential(nn.Dropout(0.2), linear))
+    setattr(model, parts.head, new_head(getattr(model, parts.head).in_features, num_classes, dropout=0.2))
     return model, weights
 
 
@@ -116,13 +116,6 @@ def phase_optimizer(model: nn.Module, recipe: Recipe, phase: str):
 def _state(model, optimizer, scheduler, recipe, classes, history) -> dict:
     return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "recipe": asdict(recipe), "classes": list(classes), "history": history}
-
-
-def _save(state: dict, path: Path) -> None:
-    """Write ``path`` whole or not at all: a run killed while saving leaves the previous file intact."""
-    partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
 
 
 def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str | Path, loss_fn=None,
@@ -174,8 +167,8 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
                         "train_accuracy": trained.accuracy, "val_loss": checked.loss,
                         "val_accuracy": checked.accuracy, "seconds": time.perf_counter() - started})
         if checked.accuracy > max((row["val_accuracy"] for row in history[:-1]), default=-1.0):
-            _save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
-        _save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
+            atomic_save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
+        atomic_save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
         bar.set_postfix(phase=phase, val=f"{checked.accuracy:.3f}", s=f"{history[-1]['seconds']:.1f}")
     bar.close()
     return history
@@ -211,11 +204,6 @@ def load_best(model: nn.Module, folder: str | Path) -> int:
     saved = torch.load(Path(folder) / "best.pt", weights_only=True, map_location=get_device())
     model.load_state_dict(saved["model"])
     return saved["epoch"]
-
-
-def image_files(folder: str | Path) -> list[Path]:
-    """The image files in ``folder`` and below, sorted."""
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and is_image_file(p))
 
 
 def predict_files(model: nn.Module, files, transform, class_names, csv_path: str | Path,
