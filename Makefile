@@ -37,8 +37,13 @@ lab: prepare  ## start JupyterLab on the lessons (LAB_ARGS=--no-browser on a ser
 	$(COURSE_ENV) JUPYTER_PATH=$(VENV)/share/jupyter $(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-test: prepare  ## the whole suite, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
-	$(TEST_ENV) $(BIN)/python -m pytest
+# When make started (install and set-up included in `make test`'s closing line).
+STARTED := $(shell date +%s)
+
+test: prepare  ## the whole suite on every core, offline: unit, checker, nbval on notebooks/ and solutions/, exercise notebooks
+	@$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+		echo "make test: $$(( $$(date +%s) - $(STARTED) )) s wall in all (install and set-up included), pytest exit $$status"; \
+		exit $$status
 
 test-slow: prepare  ## the slow tests only: rebuild the backbone from scratch and compare it with the shipped one
 	$(TEST_ENV) $(BIN)/python -m pytest -m slow tests
@@ -51,14 +56,14 @@ nbval: prepare  ## only the notebook checks
 	$(TEST_ENV) $(BIN)/python -m pytest notebooks solutions
 
 exercises: $(STAMP)  ## regenerate exercises/ from solutions/
-	$(BIN)/python -m course_utils.make_exercises
+	$(BIN)/python -m course_utils.tools.make_exercises
 
 NB ?= notebooks/*.ipynb solutions/*.ipynb
 execute: prepare  ## re-execute notebooks in place (NB=notebooks/07_partial_fine_tuning.ipynb): run times kept, bars as text; BUSY=1 only times them beside a CPU-bound process
-	$(TEST_ENV) $(BIN)/python -m course_utils.execute_notebooks $(if $(BUSY),--busy) $(NB)
+	$(TEST_ENV) $(BIN)/python -m course_utils.tools.execute_notebooks $(if $(BUSY),--busy) $(NB)
 
 backbone: $(STAMP)  ## regenerate the shipped course backbone (course_utils/assets; resumable, about 2 minutes)
-	$(COURSE_ENV) $(BIN)/python -m course_utils.backbone
+	$(COURSE_ENV) $(BIN)/python -m course_utils.models.backbone
 
 bench: prepare  ## time check_exercise, run_symptom and nbval on lessons 06-07, idle vs busy (BENCH_ARGS=--help)
 	$(TEST_ENV) $(BIN)/python tests/benchmark.py $(BENCH_ARGS)

@@ -1,14 +1,54 @@
-"""pytest set-up shared by the unit tests and nbval: the course's thread policy, what notebook comparisons ignore."""
+"""pytest set-up shared by the unit tests and nbval: the course's thread policy on every worker, the slowest files
+started first, what notebook comparisons ignore, and a closing line with the wall time and the slowest files."""
 import os
+import time
+from collections import defaultdict
 
-from course_utils.runtime import course_env
+from course_utils.runtime import cpu_count, course_env
+
+# The files that take longest, longest first (the closing summary lists the slowest; keep this in step with it).
+# pytest-xdist hands whole files to workers in collection order: a long file that starts last would finish alone.
+SLOWEST_FIRST = (
+    "notebooks/07_partial_fine_tuning.ipynb",
+    "tests/test_cli_grade.py",
+    "tests/test_mistakes.py",
+    "tests/test_wheel.py",
+    "tests/test_busy_machine.py",
+    "tests/test_notebooks.py",
+    "notebooks/09_your_own_images.ipynb",
+    "tests/test_own_images.py",
+    "tests/test_hostile.py",
+    "notebooks/03_cnn_shape_flow.ipynb",
+)
+SLOWEST_SHOWN = 10
+_STARTED = time.monotonic()  # when pytest loaded this file, before collection
+
+
+def _workers(config) -> int:
+    count = getattr(config.option, "numprocesses", None)
+    if count == "auto" or count == "logical":
+        return cpu_count()
+    return int(count) if count else 1
 
 
 def pytest_configure(config):
-    # Before PyTorch starts in this process or in any notebook kernel: half the cores, sleeping OpenMP waits, so
-    # a busy machine slows the suite down instead of stalling it (course_utils/runtime.py). Set values win.
-    for name, value in course_env().items():
+    # Before PyTorch starts in this process or in any notebook kernel: with N workers on C cores, C // N threads
+    # each (at least one) and sleeping OpenMP waits, so workers never fight over a core and a busy machine slows the
+    # suite down instead of stalling it (course_utils/runtime.py). Workers inherit these; values already set win.
+    workers = _workers(config)
+    threads = max(1, cpu_count() // workers) if workers > 1 else None
+    for name, value in course_env(threads).items():
         os.environ.setdefault(name, value)
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: index for index, path in enumerate(SLOWEST_FIRST)}
+    order = {path: index for index, path in enumerate(dict.fromkeys(_file_of(item.nodeid) for item in items))}
+    items.sort(key=lambda item: (rank.get(_file_of(item.nodeid), len(rank)), order[_file_of(item.nodeid)]))
 
 
 def pytest_collectstart(collector):
@@ -16,3 +56,24 @@ def pytest_collectstart(collector):
     # styling) vary between machines, so only plain text and errors are compared.
     if hasattr(collector, "skip_compare"):
         collector.skip_compare = tuple(collector.skip_compare) + ("stderr", "text/html")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    seconds = defaultdict(float)
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "nodeid", None) and hasattr(report, "duration"):
+                seconds[_file_of(report.nodeid)] += report.duration
+    if not seconds:
+        return
+    wall = time.monotonic() - _STARTED
+    workers = _workers(config)
+    terminalreporter.write_sep("=", f"pytest: {wall:.0f} s wall on {workers} worker{'s' * (workers > 1)}, "
+                                    f"{sum(seconds.values()):.0f} s in tests; the {SLOWEST_SHOWN} slowest files")
+    for path, spent in sorted(seconds.items(), key=lambda kv: -kv[1])[:SLOWEST_SHOWN]:
+        terminalreporter.write_line(f"{spent:7.1f} s  {path}")
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): one worker per core this process may use (course_utils/runtime.py)."""
+    return cpu_count()

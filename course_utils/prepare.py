@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from .backbone import MANIFEST, SHIPPED
-from .data import course_dataset
-from .pretrained import backbone_problem, course_weights, describe_weights
+from .models.backbone import MANIFEST, SHIPPED
+from .data.generated import course_dataset
+from .models.pretrained import backbone_problem, course_weights, describe_weights
 
 # JupyterLab settings for the course's environment: no "get notified about Jupyter news?" pop-up over the
 # lessons, and no update checks (both would reach out to a website).

@@ -27,7 +27,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from course_utils import check_exercise, run_symptom  # noqa: E402
-from course_utils.execute_notebooks import competing_process  # noqa: E402
+from course_utils.tools.execute_notebooks import competing_process  # noqa: E402
 from course_utils.registry import all_exercises, all_mistakes  # noqa: E402
 from course_utils.runtime import course_env, cpu_count  # noqa: E402
 from helpers import stub  # noqa: E402

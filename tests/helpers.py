@@ -7,7 +7,7 @@ import nbformat
 import torch
 
 from course_utils import check_exercise
-from course_utils.make_exercises import make_exercise
+from course_utils.tools.make_exercises import make_exercise
 from course_utils.registry import all_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,8 +100,8 @@ def linear_probe_accuracy(weights) -> float:
     from torchvision import datasets
     from torchvision.models import resnet18
 
-    from course_utils.data import course_dataset
-    from course_utils.features import extract_features, linear_probe
+    from course_utils.data.generated import course_dataset
+    from course_utils.models.features import extract_features, linear_probe
 
     root = course_dataset(progress=False)
     backbone = resnet18(num_classes=len(weights.meta["categories"]))

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from course_utils.backbone import MANIFEST, SHIPPED, Recipe, build_course_backbone, sha256_of
-from course_utils.data import SOURCE_TASK
-from course_utils.pretrained import CourseWeights, course_weights
+from course_utils.models.backbone import MANIFEST, SHIPPED, Recipe, build_course_backbone, sha256_of
+from course_utils.data.generated import SOURCE_TASK
+from course_utils.models.pretrained import CourseWeights, course_weights
 from helpers import linear_probe_accuracy
 
 TINY = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 32, "val": 4})

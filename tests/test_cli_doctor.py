@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from course_utils.cli import doctor
-from course_utils.data import course_dataset
+from course_utils.data.generated import course_dataset
 
 
 def test_doctor_passes_on_this_machine():
@@ -102,7 +102,7 @@ def test_kernel_line_says_which_thread_policy_the_kernel_runs_with(tmp_path):
 
 
 def test_imagenet_network_line(tmp_path):
-    from course_utils.imagenet import weights_file
+    from course_utils.models.imagenet import weights_file
 
     assert doctor.check_imagenet_network().ok is True
     damaged = tmp_path / "lite0.pth"

@@ -1,6 +1,8 @@
 """The shape of the code: small files, dependencies pointing down and no cycles, `course list` in step with the registries."""
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,19 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "course_utils"
 FILES = sorted(PACKAGE.rglob("*.py"))
 
-# Every top-level module of the package, in layers: a module may import only modules of lower layers (and its own
-# files). A new module must be placed here, which says what it may use.
+# Every top-level module and package of course_utils, in layers: a module may import only modules of lower layers
+# (and its own package's files). The pipeline reads upward: data, then models, then training. A new module or
+# package must be placed here, which says what it may use.
 LAYERS = [
-    {"paths", "runtime", "display", "images", "shapes", "modes", "plots"},  # foundations: no course_utils imports
-    {"data", "models", "features", "training", "notebook", "make_exercises", "checking", "imbalance"},
-    {"backbone", "results", "evaluation", "finetune", "catalogue", "execute_notebooks", "folder_data", "messy"},
-    {"pretrained", "comparison"},
-    {"prepare", "lessons", "imagenet"},
-    {"registry", "recipe"},
+    {"paths", "runtime", "display", "plots"},  # foundations: no other course_utils imports
+    {"data", "notebook"},                      # data: generated shapes, your own folders, the messy folder, imbalance
+    {"models", "checking"},                    # heads, pretrained weights, the course backbone, cached features
+    {"training", "catalogue"},                 # the loop, strategies, the recipe, comparison, evaluation, results
+    {"prepare", "lessons", "tools"},           # tools: the maintainers' notebook execution and exercise generation
+    {"registry"},
     {"api", "preflight"},
     {"cli"},
     {"__main__", "__init__"},
 ]
+TOP_LEVEL_MODULES = 10  # SPEC section 2: a few top-level modules; the rest lives in packages by pipeline stage
 RANK = {module: rank for rank, layer in enumerate(LAYERS) for module in layer}
 
 
@@ -57,6 +61,29 @@ def _top(path: Path) -> str:
 
 def test_every_module_has_a_layer():
     assert {_top(p) for p in FILES} == set(RANK), "place new modules in LAYERS (and drop removed ones)"
+
+
+def test_the_package_is_laid_out_by_pipeline_stage():
+    modules = sorted(p.stem for p in PACKAGE.glob("*.py"))
+    assert len(modules) <= TOP_LEVEL_MODULES, f"{len(modules)} top-level modules: put new ones in a stage's package"
+    for stage in ("data", "models", "training", "tools", "checking", "catalogue", "lessons", "preflight", "cli"):
+        init = PACKAGE / stage / "__init__.py"
+        assert init.is_file() and ast.get_docstring(ast.parse(init.read_text())), f"{stage}/__init__.py: say what it holds"
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.relative_to(PACKAGE).parts[0] != "tools"],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_nothing_learners_import_uses_the_maintainers_tools(path):
+    assert "tools" not in _imported_parts(path), "tools/ is for maintainers: nothing else in course_utils imports it"
+
+
+def test_importing_the_package_or_the_command_loads_no_maintainers_tool():
+    code = ("import sys, course_utils, course_utils.cli, course_utils.api, course_utils.preflight\n"
+            "from course_utils import check_exercise, hint, solution, show_symptom, run_symptom, preflight\n"
+            "print(sorted(m for m in sys.modules if m.startswith('course_utils.tools')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from torchvision import datasets
 
-from course_utils import data
-from course_utils.data import TARGET_TASK, check_image_folder, dataset_root, generate_dataset, verify_dataset
+from course_utils.data import generated as data
+from course_utils.data.generated import TARGET_TASK, check_image_folder, dataset_root, generate_dataset, verify_dataset
 
 TINY = replace(TARGET_TASK, name="tiny", per_class={"train": 2, "val": 1})
 
@@ -83,7 +83,7 @@ def test_learners_own_folder_is_used_and_checked(tmp_path, monkeypatch):
 
 
 def test_a_split_without_a_class_is_verified_and_rebuilt_when_changed(tiny_course):
-    from course_utils.data import split_without
+    from course_utils.data.generated import split_without
     root = dataset_root(progress=False)
     copy = split_without(root, "val", missing="tee")
     assert sorted(p.name for p in copy.iterdir()) == sorted(c for c in TARGET_TASK.classes if c != "tee")

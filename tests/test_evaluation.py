@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_utils.evaluation import confusion_matrix, per_class_accuracy, predict_loader, top_k_accuracy
+from course_utils.training.evaluation import confusion_matrix, per_class_accuracy, predict_loader, top_k_accuracy
 
 
 def reference_matrix(preds, targets, k):

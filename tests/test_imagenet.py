@@ -3,10 +3,10 @@ import pytest
 import torch
 from PIL import Image
 
-from course_utils.backbone import sha256_of
-from course_utils.imagenet import (FILE_SHA256, REINSTALL, imagenet_weights, photo_crops, pretrained_efficientnet_lite0,
+from course_utils.models.backbone import sha256_of
+from course_utils.models.imagenet import (FILE_SHA256, REINSTALL, imagenet_weights, photo_crops, pretrained_efficientnet_lite0,
                                    sample_photo_path, timm_state_dict, top_k, weights_file)
-from course_utils.pretrained import Preset
+from course_utils.models.pretrained import Preset
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def _folder(root, colours=((255, 0, 0), (0, 0, 255))):
 
 
 def test_features_are_computed_once_per_machine_and_recomputed_when_the_data_change(tmp_path, monkeypatch, capsys):
-    from course_utils.imagenet import imagenet_features
+    from course_utils.models.imagenet import imagenet_features
 
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     root = _folder(tmp_path / "images")
@@ -136,7 +136,7 @@ def test_an_imagenet_head_pairs_with_the_comparison_runs():
     """train_head trains on other features with the head-only settings and refuses validation images in another order."""
     from torch.utils.data import TensorDataset
 
-    from course_utils.finetune import ComparisonData, train_head
+    from course_utils.training.finetune import ComparisonData, train_head
 
     torch.manual_seed(0)
     labels = torch.arange(5).repeat(8)
@@ -157,7 +157,7 @@ def test_nothing_touches_the_network(monkeypatch, tmp_path):
     """Loading the network and computing features with every socket refused: it still works."""
     import socket
 
-    from course_utils.imagenet import imagenet_features
+    from course_utils.models.imagenet import imagenet_features
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"a network call: {args[:2]}")

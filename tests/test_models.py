@@ -3,7 +3,7 @@ import pytest
 import torch
 from torchvision import models
 
-from course_utils.models import find_head, head_table, replace_classifier
+from course_utils.models.heads import find_head, head_table, replace_classifier
 from test_probes import HEADS
 
 

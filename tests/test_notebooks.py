@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_utils.execute_notebooks import WIDGET, cell_seconds, strip_widgets, time_line
+from course_utils.tools.execute_notebooks import WIDGET, cell_seconds, strip_widgets, time_line
 from course_utils.registry import all_exercises
-from course_utils.make_exercises import BEGIN, END, expected_exercises, stub_source
+from course_utils.tools.make_exercises import BEGIN, END, expected_exercises, stub_source
 from course_utils.registry import scripted_mistakes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,14 +11,14 @@ from nbclient import NotebookClient
 from PIL import Image
 
 from course_utils import check_exercise, preflight
-from course_utils.execute_notebooks import fresh_cache
-from course_utils.folder_data import (FileListDataset, audit, class_counts, class_files, images_folder, load_splits,
+from course_utils.tools.execute_notebooks import fresh_cache
+from course_utils.data.folders import (FileListDataset, audit, class_counts, class_files, images_folder, load_splits,
                                       open_rgb, save_splits, split_files)
-from course_utils.imbalance import class_weights, make_rare, rare_and_others, rare_class_study
-from course_utils.messy import CORRUPT_NAME, MESSY_COUNTS, messy_folder
-from course_utils.recipe import Recipe, fit_recipe, load_best, new_model, predict_files
-from course_utils.pretrained import training_transforms
-from course_utils.training import get_device
+from course_utils.data.imbalance import class_weights, make_rare, rare_and_others, rare_class_study
+from course_utils.data.messy import CORRUPT_NAME, MESSY_COUNTS, messy_folder
+from course_utils.training.recipe import Recipe, fit_recipe, load_best, new_model, predict_files
+from course_utils.models.pretrained import training_transforms
+from course_utils.training.loop import get_device
 from test_notebooks import this_python_as_kernel  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +181,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(small_run, tmp_path):
 
 
 def test_the_recipe_fine_tunes_the_imagenet_efficientnet_too(small_run, tmp_path):
-    from course_utils.recipe import phase_optimizer, set_phase
+    from course_utils.training.recipe import phase_optimizer, set_phase
     classes, splits, _, _, _, _ = small_run
     model, weights = new_model(len(classes), backbone="efficientnet_lite0")
     set_phase(model, "last block")
@@ -212,9 +212,9 @@ def test_a_checkpoint_of_another_recipe_is_not_resumed(small_run, tmp_path, caps
 
 def test_preflight_accepts_the_lessons_file_list_set_up(small_run):
     from torch.utils.data import DataLoader
-    from course_utils.finetune import train_augmentation
-    from course_utils.recipe import phase_optimizer, set_phase
-    from course_utils.training import frozen_batchnorm_to_eval
+    from course_utils.training.finetune import train_augmentation
+    from course_utils.training.recipe import phase_optimizer, set_phase
+    from course_utils.training.loop import frozen_batchnorm_to_eval
     classes, splits, weights, preset, _, val = small_run
     model, _ = new_model(len(classes), "course")
     set_phase(model, "head")

@@ -8,11 +8,11 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from course_utils import preflight
-from course_utils.data import dataset_root, split_without
-from course_utils.finetune import train_augmentation
+from course_utils.data.generated import dataset_root, split_without
+from course_utils.training.finetune import train_augmentation
 from course_utils.preflight import CHECKS
-from course_utils.pretrained import pretrained_resnet18
-from course_utils.training import frozen_batchnorm_to_eval
+from course_utils.models.pretrained import pretrained_resnet18
+from course_utils.training.loop import frozen_batchnorm_to_eval
 
 IDS = [mistake_id for mistake_id, _ in CHECKS]
 

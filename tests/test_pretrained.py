@@ -8,11 +8,11 @@ from PIL import Image
 from torchvision import transforms
 from torchvision.models import ResNet18_Weights, resnet18
 
-from course_utils import pretrained
-from course_utils.data import SOURCE_TASK
-from course_utils.images import demo_image
-from course_utils.backbone import SHIPPED
-from course_utils.pretrained import CourseWeights, describe_weights, pretrained_resnet18, resolve_weights
+from course_utils.models import pretrained
+from course_utils.data.generated import SOURCE_TASK
+from course_utils.data.demo import demo_image
+from course_utils.models.backbone import SHIPPED
+from course_utils.models.pretrained import CourseWeights, describe_weights, pretrained_resnet18, resolve_weights
 
 SENTINEL = object()
 

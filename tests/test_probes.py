@@ -5,7 +5,7 @@ from torch import nn
 from torchvision import models
 
 from course_utils.checking import probes
-from course_utils.models import final_linear
+from course_utils.models.heads import final_linear
 
 HEADS = {"resnet18": "fc", "mobilenet_v3_small": "classifier.3", "efficientnet_b0": "classifier.1",
          "convnext_tiny": "classifier.2", "vit_b_16": "heads.head"}

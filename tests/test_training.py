@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from torchvision import transforms  # noqa: E402
 
 from course_utils.plots import show_images, unnormalize  # noqa: E402
-from course_utils.training import History, evaluate, fit, get_device, train_one_epoch  # noqa: E402
+from course_utils.training.loop import History, evaluate, fit, get_device, train_one_epoch  # noqa: E402
 
 
 def _blobs(n=60, seed=0):
@@ -110,7 +110,7 @@ def test_unknown_frozen_bn_choice_lists_the_choices():
 
 
 def test_cached_features_and_linear_probe_match_plain_pytorch():
-    from course_utils.features import extract_features, linear_probe
+    from course_utils.models.features import extract_features, linear_probe
     torch.manual_seed(0)
     backbone = nn.Sequential(nn.Linear(2, 6), nn.BatchNorm1d(6), nn.ReLU())
     backbone.train()

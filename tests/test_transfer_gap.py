@@ -3,10 +3,10 @@ import torch
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from course_utils.data import course_dataset
+from course_utils.data.generated import course_dataset
 from course_utils.lessons.lesson03.exercises import build_cnn
-from course_utils.pretrained import course_weights
-from course_utils.training import fit
+from course_utils.models.pretrained import course_weights
+from course_utils.training.loop import fit
 from helpers import linear_probe_accuracy
 
 

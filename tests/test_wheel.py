@@ -75,7 +75,7 @@ def test_a_lesson_and_an_exercise_run_outside_the_repository(installed):
 
 def test_the_imagenet_network_loads_outside_the_repository(installed):
     python, _, base = installed
-    code = ("from PIL import Image; from course_utils.imagenet import *; m, w = pretrained_efficientnet_lite0(); "
+    code = ("from PIL import Image; from course_utils.models.imagenet import *; m, w = pretrained_efficientnet_lite0(); "
             "print(top_k(m, w, Image.open(sample_photo_path()).convert('RGB'), k=1)[0][0])")
     done = run(python, "-c", code, cwd=base, env={**os.environ, "COURSE_CACHE": str(base / "cache"), "PYTHONPATH": ""})
     assert done.stdout.strip() == "academic gown"

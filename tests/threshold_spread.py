@@ -18,10 +18,10 @@ import json, sys
 sys.path.insert(0, sys.argv[1])
 import torch
 from course_utils import run_symptom
-from course_utils.pretrained import course_weights
+from course_utils.models.pretrained import course_weights
 from helpers import linear_probe_accuracy
 from test_transfer_gap import _scratch_accuracy
-from course_utils.data import course_dataset
+from course_utils.data.generated import course_dataset
 out = {"threads": torch.get_num_threads()}
 out["shipped linear probe (>= 0.85)"] = linear_probe_accuracy(course_weights(progress=False))
 out["scratch CNN best val (transfer - 0.25 >)"] = _scratch_accuracy(course_dataset(progress=False))

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checking.state import preserved_global_state
-from ..images import demo_image
+from ..data.demo import demo_image
 from .contract import Variant, variant_bar
 from .report import SymptomReport
 

@@ -99,7 +99,7 @@ def check_kernel(kernel_dirs: list[str] | None = None, python: str = sys.executa
 
 
 def check_dataset(root: Path | None = None) -> Check:
-    from ..data import DATASET_VERSION, TARGET_TASK, cache_dir, verify_dataset
+    from ..data.generated import DATASET_VERSION, TARGET_TASK, cache_dir, verify_dataset
 
     root = root or cache_dir() / f"{TARGET_TASK.name}-v{DATASET_VERSION}"
     problem = verify_dataset(root) if root.exists() else "not generated yet"
@@ -110,8 +110,8 @@ def check_dataset(root: Path | None = None) -> Check:
 
 
 def check_backbone(path: Path | None = None, manifest: Path | None = None) -> Check:
-    from ..backbone import MANIFEST, SHIPPED, estimate_build_seconds
-    from ..pretrained import backbone_problem, built_backbone_path
+    from ..models.backbone import MANIFEST, SHIPPED, estimate_build_seconds
+    from ..models.pretrained import backbone_problem, built_backbone_path
 
     path, manifest = path or SHIPPED, manifest or MANIFEST
     problem = backbone_problem(path, manifest)
@@ -128,8 +128,8 @@ def check_backbone(path: Path | None = None, manifest: Path | None = None) -> Ch
 
 def check_imagenet_network(path: Path | None = None) -> Check:
     """The offline ImageNet network (EfficientNet-Lite0): its package installed, its file the published one."""
-    from ..backbone import sha256_of
-    from ..imagenet import FILE_SHA256, PACKAGE, REINSTALL, weights_file
+    from ..models.backbone import sha256_of
+    from ..models.imagenet import FILE_SHA256, PACKAGE, REINSTALL, weights_file
 
     try:
         path = path or weights_file()
@@ -147,7 +147,7 @@ def check_imagenet_network(path: Path | None = None) -> Check:
 
 def check_weights(environ: dict | None = None) -> Check:
     """Which weights `auto` would choose, and why; a forced mode that cannot work is a cross."""
-    from ..pretrained import WEIGHTS_ENV, imagenet_cache_file, weights_mode
+    from ..models.pretrained import WEIGHTS_ENV, imagenet_cache_file, weights_mode
 
     environ = os.environ if environ is None else environ
     try:
@@ -167,7 +167,7 @@ def check_weights(environ: dict | None = None) -> Check:
 
 
 def check_disk(path: Path | None = None, need: int = MIN_FREE_BYTES) -> Check:
-    from ..data import cache_dir
+    from ..data.generated import cache_dir
 
     path = path or cache_dir()
     free = shutil.disk_usage(path).free

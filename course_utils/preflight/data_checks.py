@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ..backbone import sha256_of
+from ..models.backbone import sha256_of
 from ..checking.state import preserved_global_state
 from .base import NotChecked, Problem, _dataset, _transform
 

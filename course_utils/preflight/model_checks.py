@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..checking.state import preserved_global_state
-from ..training import frozen_batchnorm_layers
+from ..training.loop import frozen_batchnorm_layers
 from .base import NotChecked, Problem, _copy, _first_batch, _num_classes
 
 

@@ -11,7 +11,7 @@ from ...checking import expect
 from ...checking.describe import describe
 from ...checking.explain import explain_error
 from ...checking.sandbox import LearnerError, Mismatch, call_learner
-from ...modes import evaluating
+from ...models.modes import evaluating
 
 
 # (size, kernel, stride, padding, dilation): plain, padded, strided with a remainder, dilated, 1x1, boundary

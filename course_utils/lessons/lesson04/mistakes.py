@@ -7,8 +7,8 @@ from ...catalogue.plots import bar_plot
 
 PRETRAINED_SETUP = """\
 from torchvision import transforms
-from course_utils.data import SOURCE_TASK, task_arrays
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import SOURCE_TASK, task_arrays
+from course_utils.models.pretrained import pretrained_resnet18
 
 model, weights = pretrained_resnet18("course", progress=False)   # the course backbone, offline
 model.eval()
@@ -23,9 +23,9 @@ def accuracy(inputs):
 
 NORMALIZATION_SETUP = """\
 from torchvision import datasets, transforms
-from course_utils.data import course_dataset
-from course_utils.features import extract_features
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import course_dataset
+from course_utils.models.features import extract_features
+from course_utils.models.pretrained import pretrained_resnet18
 
 root = course_dataset(progress=False)                      # the lesson's own 5-shape task
 model, weights = pretrained_resnet18("course", progress=False)
@@ -187,8 +187,8 @@ images = len(images)
         title="Train and validation folders with different classes",
         setup="""\
 from torchvision import datasets
-from course_utils.data import course_dataset, split_without
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import course_dataset, split_without
+from course_utils.models.pretrained import pretrained_resnet18
 
 root = course_dataset(progress=False)
 backbone, weights = pretrained_resnet18("course", progress=False)

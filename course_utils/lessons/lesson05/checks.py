@@ -21,8 +21,8 @@ from ...checking import expect
 from ...checking.describe import describe
 from ...checking.explain import explain_error
 from ...checking.sandbox import LearnerError, Mismatch, call_learner
-from ...models import final_linear, linear_modules
-from ...modes import evaluating
+from ...models.heads import final_linear, linear_modules
+from ...models.modes import evaluating
 
 
 @lru_cache(maxsize=None)

@@ -23,8 +23,8 @@ MISTAKES = (
         id="kept_1000_outputs",
         title="New task, old number of outputs",
         setup=f"""\
-from course_utils.data import TARGET_TASK, task_arrays
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import TARGET_TASK, task_arrays
+from course_utils.models.pretrained import pretrained_resnet18
 
 model, weights = pretrained_resnet18("course", progress=False)   # pretrained on 16 shapes: fc is 512 -> 16
 num_classes = 5

@@ -5,8 +5,8 @@ from ...catalogue import Mistake, Variant
 from ...catalogue.plots import series_plot
 
 BACKBONE_SETUP = """\
-from course_utils.data import TARGET_TASK, task_arrays
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import TARGET_TASK, task_arrays
+from course_utils.models.pretrained import pretrained_resnet18
 
 model, weights = pretrained_resnet18("course", progress=False)
 raw, labels = task_arrays(TARGET_TASK, "train", progress=False, per_class=8)
@@ -144,7 +144,7 @@ for name, parameter in model.named_parameters():
         id="bn_stats_drift",
         title="Frozen backbone, BatchNorm still learning statistics",
         setup=BACKBONE_SETUP + """\
-from course_utils.training import frozen_batchnorm_to_eval
+from course_utils.training.loop import frozen_batchnorm_to_eval
 
 for parameter in model.parameters():
     parameter.requires_grad = False

@@ -5,8 +5,8 @@ from ...catalogue import Mistake, Variant
 from ...catalogue.plots import epoch_plot
 
 TINY_SETUP = """\
-from course_utils.data import TARGET_TASK, task_arrays
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import TARGET_TASK, task_arrays
+from course_utils.models.pretrained import pretrained_resnet18
 
 model, weights = pretrained_resnet18("course", progress=False)
 preprocess = weights.transforms()

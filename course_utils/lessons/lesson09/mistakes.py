@@ -8,9 +8,9 @@ from ...catalogue import Mistake, Variant
 # Both entries start from the frozen course backbone's features of the course dataset's files.
 FEATURES_SETUP = """\
 from torchvision import datasets
-from course_utils.data import course_dataset
-from course_utils.features import extract_features
-from course_utils.pretrained import pretrained_resnet18
+from course_utils.data.generated import course_dataset
+from course_utils.models.features import extract_features
+from course_utils.models.pretrained import pretrained_resnet18
 
 root = course_dataset(progress=False)
 backbone, weights = pretrained_resnet18("course", progress=False)
@@ -112,7 +112,7 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 from torch.utils.data import random_split
-from course_utils.data import TARGET_TASK, task_arrays
+from course_utils.data.generated import TARGET_TASK, task_arrays
 
 # "Your own images": the course's 350 labelled files (its train/ and val/ folders pooled) to split yourself.
 x_train, y_train, files_train = features_of("train")

@@ -14,8 +14,8 @@ from torchvision.models import ResNet18_Weights
 from ....checking import expect
 from ....checking.describe import describe
 from ....checking.sandbox import LearnerError, Mismatch, call_learner
-from ....images import demo_image
-from ....pretrained import CourseWeights
+from ....data.demo import demo_image
+from ....models.pretrained import CourseWeights
 
 
 def _probe_weights():

@@ -1,7 +1,7 @@
 """Building the course backbone: torchvision's resnet18 pretrained on the generated 16-shape source task.
 
 The course ships the result (half-precision weights, build metadata, SHA-256 in a manifest), so no
-learner waits for it. `make backbone` (python -m course_utils.backbone) regenerates it from this recipe:
+learner waits for it. `make backbone` (python -m course_utils.models.backbone) regenerates it from this recipe:
 the build checkpoints after every epoch and resumes from the last completed one, picks the faster of
 one or two threads by timing its first steps, and prints an estimate measured on the machine.
 """
@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torchvision.models import resnet18
 from tqdm.auto import tqdm
 
-from .data import SOURCE_TASK, TaskSpec, cache_dir, task_arrays
-from .paths import ASSETS
+from ..data.generated import SOURCE_TASK, TaskSpec, cache_dir, task_arrays
+from ..paths import ASSETS
 
 SHIPPED = ASSETS / "course_resnet18.pt"
 MANIFEST = ASSETS / "course_resnet18.json"  # the shipped file's SHA-256 and metadata
@@ -224,7 +224,7 @@ def build_course_backbone(path: Path, spec: TaskSpec = SOURCE_TASK, recipe: Reci
         "source_val_accuracy": round(accuracy, 4),
         "num_params": sum(p.numel() for p in run.model.parameters()),
         "resize_size": run.resize, "crop_size": run.crop, "mean": list(run.mean), "std": list(run.std),
-        "recipe": {"builder": "course_utils.backbone.build_course_backbone", **asdict(recipe)},
+        "recipe": {"builder": "course_utils.models.backbone.build_course_backbone", **asdict(recipe)},
         "version": BACKBONE_VERSION, "dtype": "float16", "threads": threads,
         "build_seconds": round(run.seconds, 1), "torch": str(torch.__version__), "machine": platform.machine(),
         "provenance": "trained by the course's own code on generated data; no ImageNet involved",

@@ -14,12 +14,12 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .backbone import atomic_save
-from .folder_data import OPEN_ERRORS, open_rgb
-from .models import new_head
-from .imagenet import pretrained_efficientnet_lite0
-from .pretrained import pretrained_resnet18
-from .training import evaluate, get_device, train_one_epoch
+from ..models.backbone import atomic_save
+from ..data.folders import OPEN_ERRORS, open_rgb
+from ..models.heads import new_head
+from ..models.imagenet import pretrained_efficientnet_lite0
+from ..models.pretrained import pretrained_resnet18
+from .loop import evaluate, get_device, train_one_epoch
 
 PHASES = ("head", "last block")
 
@@ -177,7 +177,7 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
 def plot_history(history: list[dict], best_epoch: int | None = None, title: str = "") -> None:
     """Loss and accuracy per epoch, training and validation, the phase change dashed and the kept epoch marked."""
     import matplotlib.pyplot as plt
-    from .plots import show_figure
+    from ..plots import show_figure
     epochs = [row["epoch"] for row in history]
     figure, axes = plt.subplots(1, 2, figsize=(8, 2.8), dpi=80)
     for ax, what in zip(axes, ("loss", "accuracy")):

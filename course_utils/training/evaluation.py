@@ -7,8 +7,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .features import extract_features
-from .plots import show_figure
+from ..models.features import extract_features
+from ..plots import show_figure
 
 
 @dataclass(frozen=True)

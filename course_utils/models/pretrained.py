@@ -3,7 +3,7 @@
 COURSE_WEIGHTS chooses: "auto" (default: ImageNet if cached or downloadable within seconds, else
 course), "imagenet" (fail clearly if unavailable) or "course" (never touches the network).
 The course backbone is torchvision's resnet18 pretrained by the course's own code on a generated source
-task of 16 shapes (course_utils.backbone). It ships with the course and is verified by SHA-256 when
+task of 16 shapes (course_utils.models.backbone). It ships with the course and is verified by SHA-256 when
 loaded; only if that file is missing or damaged is it built on this machine (resumable) and cached.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as TF
 
 from .backbone import BACKBONE_VERSION, MANIFEST, SHIPPED, build_course_backbone, sha256_of, write_manifest
-from .data import cache_dir
+from ..data.generated import cache_dir
 
 WEIGHTS_ENV = "COURSE_WEIGHTS"
 MODES = ("auto", "imagenet", "course")

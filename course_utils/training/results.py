@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .data import cache_dir
+from ..data.generated import cache_dir
 
 
 def _path():

@@ -18,9 +18,9 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import transforms
 from torchvision.models import resnet18
 
-from .features import extract_features
-from .models import new_head, split_resnet
-from .training import fit
+from ..models.features import extract_features
+from ..models.heads import new_head, split_resnet
+from .loop import fit
 
 TRAINS = ("head", "layer4", "all")  # what a strategy trains: the head, the last block and the head, everything
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .data import TARGET_TASK
+from .generated import TARGET_TASK
 from .shapes import render
 
 # class -> images: the last class is the rare one

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .plots import show_figure
+from ..plots import show_figure
 
 
 @lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .data import cache_dir
+from ..data.generated import cache_dir
 from .finetune import STRATEGIES, ComparisonData, Run, Strategy, augmented, train_strategy
 
 
@@ -133,7 +133,7 @@ class Comparison:
         """Validation accuracy per epoch, final accuracy of every seed, and how far layer1 and layer4 moved."""
         import matplotlib.pyplot as plt
 
-        from .plots import show_figure
+        from ..plots import show_figure
 
         rows = self.summary()
         figure, (curves, finals, drift) = plt.subplots(1, 3, figsize=(12.5, 4.6), dpi=80,

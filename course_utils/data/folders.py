@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
-from .data import cache_dir, course_dataset
+from .generated import cache_dir, course_dataset
 
 Splits = dict[str, list[tuple[str, int]]]
 TINY_PX = 32  # an image whose shorter side is below this carries too little detail to learn from

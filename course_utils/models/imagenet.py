@@ -20,7 +20,7 @@ from torchvision.models import ResNet18_Weights
 from torchvision.transforms import InterpolationMode
 
 from .backbone import atomic_save, sha256_of
-from .data import cache_dir
+from ..data.generated import cache_dir
 from .features import extract_features
 from .pretrained import Preset
 

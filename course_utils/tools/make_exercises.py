@@ -1,7 +1,7 @@
 """Generate exercises/ from solutions/: solution regions become stubs, outputs are cleared.
 
-Usage:  python -m course_utils.make_exercises          (write exercises/)
-        python -m course_utils.make_exercises --check  (exit 1 if exercises/ is out of date)
+Usage:  python -m course_utils.tools.make_exercises          (write exercises/)
+        python -m course_utils.tools.make_exercises --check  (exit 1 if exercises/ is out of date)
 
 In a solution notebook, mark each answer inside its function like this:
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import CHECKOUT
+from ..paths import CHECKOUT
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 ROOT = CHECKOUT

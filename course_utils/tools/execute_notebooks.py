@@ -1,7 +1,7 @@
 """Re-execute notebooks the way the course stores them: per-cell run times, progress bars as their final text.
 
-Usage:  python -m course_utils.execute_notebooks notebooks/07_partial_fine_tuning.ipynb ...   (make execute NB=...)
-        python -m course_utils.execute_notebooks --strip-only PATH ...   (convert widgets, do not run)
+Usage:  python -m course_utils.tools.execute_notebooks notebooks/07_partial_fine_tuning.ipynb ...   (make execute NB=...)
+        python -m course_utils.tools.execute_notebooks --strip-only PATH ...   (convert widgets, do not run)
 
 A progress bar drawn by ``tqdm.auto`` is a Jupyter widget. Saved, it leaves two dead things behind: a text
 fallback frozen at its first state ("0/18 [00:00<?, ?it/s]") and widget state that JupyterLab cannot display
@@ -30,8 +30,8 @@ from typing import Iterator
 
 import nbformat
 
-from .data import course_dataset
-from .paths import CHECKOUT
+from ..data.generated import course_dataset
+from ..paths import CHECKOUT
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 BAR_WIDTH = 10
