@@ -107,7 +107,7 @@ def test_training_every_layer_moves_layer1(data):
 
 
 def test_comparison_summarises_every_strategy_over_seeds(data):
-    comparison = compare(data, STRATEGIES[:2], seeds=(0, 1), epochs=1, progress=False)
+    comparison = compare(data, STRATEGIES[:2], seeds=(0, 1), epochs=1, progress=False, workers=1)
     assert comparison.strategies == ["scratch", "head only"]
     row = comparison["head only"]
     finals = [r.val_accuracy[-1] for r in comparison.runs if r.strategy == "head only"]
@@ -205,7 +205,7 @@ def test_the_high_rate_arms_change_only_the_backbone_rate():
 
 def test_compare_augments_the_best_pretrained_strategy_from_the_same_seeds(data):
     strategies = [STRATEGY["scratch"], STRATEGY["head only"], STRATEGY["last block + head"]]
-    comparison = compare(data, strategies, seeds=(0, 1), epochs=1, progress=False, augment_best=True)
+    comparison = compare(data, strategies, seeds=(0, 1), epochs=1, progress=False, augment_best=True, workers=1)
     best = comparison.best()
     assert comparison.strategies == ["scratch", "head only", "last block + head", f"{best}, augmented"]
     assert best != "scratch" and comparison[best].mean == max(comparison[n].mean for n in ("head only", "last block + head"))
@@ -229,11 +229,20 @@ def test_backbone_state_leaves_out_the_head():
     assert state and not any(k.startswith("fc.") for k in state)
 
 
+def test_runs_in_worker_processes_give_the_numbers_of_one_process(data):
+    strategies = [STRATEGY["scratch"], STRATEGY["head only"], STRATEGY["two-phase"]]
+    alone = compare(data, strategies, seeds=(0, 1), epochs=4, progress=False, augment_best=True, workers=1)
+    side_by_side = compare(data, strategies, seeds=(0, 1), epochs=4, progress=False, augment_best=True, workers=2)
+    timeless = [dataclasses.replace(run, seconds=0.0) for run in alone.runs]
+    assert [dataclasses.replace(run, seconds=0.0) for run in side_by_side.runs] == timeless
+    assert [run.seed for run in alone.runs[-2:]] == [0, 1] and alone.strategies[-1].endswith(", augmented")
+
+
 def test_a_cached_comparison_is_loaded_instead_of_trained_again(data, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     strategies = [STRATEGY["head only"]]
-    first = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True)
-    again = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True)
+    first = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True, workers=1)
+    again = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True, workers=1)
     assert "Loaded from this machine's cache" in capsys.readouterr().out
     assert again.runs == first.runs
     other = cached_comparison_path(data, strategies, seeds=(0,), epochs=2)

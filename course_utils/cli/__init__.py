@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
                                 "it defines. Without a path: your own exercises/ and your progress.")
     grade.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebooks or folders of notebooks")
     grade.add_argument("--timeout", type=float, default=300, help="seconds per notebook (default 300)")
-    grade.add_argument("--report", metavar="FILE", help="write the results as .json, .csv or .xml (JUnit)")
+    grade.add_argument("--report", metavar="FILE", action="append", help="write the results as .json, .csv or "
+                       ".xml (JUnit); repeat it for several formats from one run")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: CPU cores)")
     return parser
 

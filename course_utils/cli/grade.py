@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import nbformat
 from tqdm.auto import tqdm
@@ -206,10 +207,10 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # the same cleanup as Ctrl-C: workers killed, temporary folders removed
 
 
-def _argument_problem(timeout: float, report: str | None) -> str | None:
+def _argument_problem(timeout: float, reports: Sequence[str]) -> str | None:
     if not (math.isfinite(timeout) and timeout > 0):
         return "--timeout must be a finite, positive number of seconds"
-    if report:
+    for report in reports:
         target = Path(report)
         if target.suffix.lower() not in (".json", ".csv", ".xml"):
             return f"--report {report}: use a .json, .csv or .xml (JUnit) file name"
@@ -218,10 +219,13 @@ def _argument_problem(timeout: float, report: str | None) -> str | None:
     return None
 
 
-def run_grade(paths: list[str], timeout: float = 300, report: str | None = None, jobs: int | None = None) -> int:
+def run_grade(paths: list[str], timeout: float = 300, report: str | Sequence[str] | None = None,
+              jobs: int | None = None) -> int:
     """The `course grade` command. Exit codes: 0 every exercise passed, 1 some did not (or a notebook died, timed
-    out, could not be read or held no exercise), 2 nothing to grade or a bad argument, 130 interrupted."""
-    problem = _argument_problem(timeout, report)
+    out, could not be read or held no exercise), 2 nothing to grade or a bad argument, 130 interrupted.
+    ``report``: one file name or several (one report per format, from the same run)."""
+    reports = [report] if isinstance(report, str) else list(report or ())
+    problem = _argument_problem(timeout, reports)
     if problem:
         print(f"course grade: {problem}", file=sys.stderr)
         return 2
@@ -254,7 +258,7 @@ def run_grade(paths: list[str], timeout: float = 300, report: str | None = None,
         print_summary(grades)
     if own:
         print_progress(grades)
-    if report:
+    for report in reports:
         write_report(grades, Path(report))
         print(f"report written to {report}")
     every = [row for grade in grades for row in grade.rows]

@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ..data.generated import cache_dir
 from .finetune import STRATEGIES, ComparisonData, Run, Strategy, augmented, train_strategy
+from .parallel import RunPool, worker_count
 
 
 @dataclass(frozen=True)
@@ -190,13 +192,25 @@ def cached_comparison_path(data: ComparisonData, strategies=STRATEGIES, seeds=(0
     return cache_dir() / "comparisons" / f"{_fingerprint(data, strategies, seeds, epochs, augment_best)}.json"
 
 
+def _cost(job: tuple) -> tuple:
+    """Runs that train the whole network, or see new augmented images every epoch, take longest: start them first."""
+    strategy = job[0]
+    return (strategy.trains != "all", not strategy.augment, strategy.trains != "layer4")
+
+
+def _train(data: ComparisonData, strategy: Strategy, seed: int, epochs: int) -> Run:
+    return train_strategy(data, strategy, seed, epochs, progress=False)
+
+
 def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs: int = 10,
-            progress: bool = True, augment_best: bool = False, cache: bool = False) -> Comparison:
+            progress: bool = True, augment_best: bool = False, cache: bool = False, workers: int | None = None
+            ) -> Comparison:
     """Train every strategy from every seed, one progress bar over all runs. Cached frozen-layer outputs are
     computed afresh, so the first run that needs a cache pays for it. With ``augment_best``, the best pretrained
     strategy is then trained again from the same seeds on augmented images (``data.augmented_train``). With
     ``cache``, the runs are saved in COURSE_CACHE and the same comparison (same data, weights, settings) is loaded
-    from there next time, e.g. after a kernel restart, instead of being trained again."""
+    from there next time, e.g. after a kernel restart, instead of being trained again. ``workers``: processes that
+    train runs side by side (default: one per free core at this process's thread count; the numbers are the same)."""
     path = cached_comparison_path(data, strategies, seeds, epochs, augment_best) if cache else None
     if path is not None and path.exists():
         runs = [Run(**run) for run in json.loads(path.read_text())]
@@ -204,22 +218,26 @@ def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs
         return Comparison(runs, epochs)
     data.clear_cache()
     by_name = {strategy.name: strategy for strategy in strategies}
-    runs = []
-    with tqdm(total=len(strategies) * len(seeds) + (len(seeds) if augment_best else 0), desc="runs",
-              disable=not progress) as bar:
-        def train(strategy: Strategy) -> None:
-            for seed in seeds:
-                bar.set_postfix_str(f"{strategy.name}, seed {seed}")
-                runs.append(train_strategy(data, strategy, seed, epochs, progress=False))
-                bar.update()
+    jobs = [(strategy, seed, epochs) for strategy in strategies for seed in seeds]
+    total = len(jobs) + (len(seeds) if augment_best else 0)
+    workers = worker_count(total) if workers is None else max(1, workers)
+    with tqdm(total=total, desc=f"runs ({workers} processes)" if workers > 1 else "runs", disable=not progress) as bar, \
+            RunPool(data, workers) as pool:
+        def done(job: tuple, run: Run) -> None:
+            bar.set_postfix_str(f"{run.strategy}, seed {run.seed}")
+            bar.update()
 
-        for strategy in strategies:
-            train(strategy)
+        order = sorted(range(len(jobs)), key=lambda index: _cost(jobs[index]))  # longest first, results in order
+        trained = pool.map(_train, [jobs[index] for index in order], done)
+        runs = [run for _, run in sorted(zip(order, trained))]
         if augment_best:
-            train(augmented(by_name[Comparison(runs, epochs).best()]))
+            best = augmented(by_name[Comparison(runs, epochs).best()])
+            runs += pool.map(_train, [(best, seed, epochs) for seed in seeds], done)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([dataclasses.asdict(run) for run in runs]))
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes may finish the same one
+        temporary.write_text(json.dumps([dataclasses.asdict(run) for run in runs]))
+        temporary.replace(path)
     return Comparison(runs, epochs)
 
 
