@@ -19,8 +19,13 @@ TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing the pinned packages into $(VENV): about 6 GB (PyTorch brings its CUDA libraries) and 3-5 minutes the first time."
-	$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[test,lab]"
+	@echo "Installing the pinned packages into $(VENV): about 6 GB (PyTorch brings its CUDA libraries); under a minute with uv on a fast connection, 2-5 minutes with pip."
+	@# uv (pinned in constraints.txt, from PyPI) installs the same pinned versions as pip, downloading and unpacking in
+	@# parallel: about 20 s instead of 100 s here. pip does it alone when uv cannot be had or fails.
+	@if $(BIN)/python -m pip install -q -c constraints.txt uv && \
+		$(BIN)/python -m uv pip install --compile-bytecode --python $(BIN)/python -c constraints.txt -e ".[test,lab]"; then :; else \
+		echo "uv could not install the packages; installing them with pip instead."; \
+		$(BIN)/python -m pip install --progress-bar on -c constraints.txt -e ".[test,lab]" || exit 1; fi
 	@touch $(STAMP)
 
 prepare: $(STAMP)  ## register the kernel, verify (or build) the dataset and the backbone, set JupyterLab's defaults

@@ -238,6 +238,14 @@ def test_runs_in_worker_processes_give_the_numbers_of_one_process(data):
     assert [run.seed for run in alone.runs[-2:]] == [0, 1] and alone.strategies[-1].endswith(", augmented")
 
 
+def test_data_that_cannot_go_to_a_worker_process_trains_in_this_one(data, capsys):
+    local = ComparisonData(data.train, data.val, data.num_classes, data.pretrained_state, batch_size=8,
+                           augmented_train=_Flipped(data.train))
+    local.augmented_train.note = lambda: None  # a lambda cannot be pickled
+    comparison = compare(local, [STRATEGY["head only"]], seeds=(0,), epochs=1, progress=False, workers=2)
+    assert "one after another in this process" in capsys.readouterr().out and len(comparison.runs) == 1
+
+
 def test_a_cached_comparison_is_loaded_instead_of_trained_again(data, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     strategies = [STRATEGY["head only"]]

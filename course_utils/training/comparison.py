@@ -221,8 +221,8 @@ def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs
     jobs = [(strategy, seed, epochs) for strategy in strategies for seed in seeds]
     total = len(jobs) + (len(seeds) if augment_best else 0)
     workers = worker_count(total) if workers is None else max(1, workers)
-    with tqdm(total=total, desc=f"runs ({workers} processes)" if workers > 1 else "runs", disable=not progress) as bar, \
-            RunPool(data, workers) as pool:
+    with RunPool(data, workers) as pool, tqdm(total=total, disable=not progress,
+                                              desc=f"runs ({pool.workers} processes)" if pool.workers > 1 else "runs") as bar:
         def done(job: tuple, run: Run) -> None:
             bar.set_postfix_str(f"{run.strategy}, seed {run.seed}")
             bar.update()

@@ -7,6 +7,7 @@ imports PyTorch once (a few seconds) and receives the shared data once, not with
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable
 
@@ -27,6 +28,14 @@ def _run(function: Callable, args: tuple) -> Any:
     return function(_shared, *args)
 
 
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:  # noqa: BLE001  (whatever pickling raises, the runs stay in this process)
+        return False
+    return True
+
+
 def worker_count(runs: int) -> int:
     """How many processes: one per free share of the cores at this process's thread count, never more than runs."""
     return max(1, min(runs, cpu_count() // max(1, torch.get_num_threads())))
@@ -39,6 +48,10 @@ class RunPool:
     def __init__(self, shared: Any, workers: int) -> None:
         self.shared, self.workers = shared, workers
         self._pool = None
+        if workers > 1 and not _picklable(shared):
+            print("Training the runs one after another in this process: the data cannot be sent to worker processes "
+                  "(a lambda or a local function in a transform? Use a function defined at module level).")
+            self.workers = workers = 1
         if workers > 1:
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start_worker, initargs=(shared, torch.get_num_threads()))
