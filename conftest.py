@@ -11,6 +11,7 @@ from course_utils.runtime import cpu_count, course_env
 SLOWEST_FIRST = (
     "notebooks/07_partial_fine_tuning.ipynb",
     "tests/test_cli_grade.py",
+    "tests/test_cli_grade_submissions.py",
     "tests/test_mistakes.py",
     "tests/test_wheel.py",
     "tests/test_busy_machine.py",

@@ -120,3 +120,10 @@ class LyingTensor(torch.Tensor):
         if func in (torch.equal, torch.allclose):
             return True
         return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def notebook_of(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nbformat.write(nb, path)
+    return path

@@ -29,17 +29,23 @@ def test_shipped_file_is_small_verified_half_precision_and_loads():
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
-def test_build_is_deterministic_for_a_fixed_thread_count(tmp_path):
-    a = build_course_backbone(tmp_path / "a.pt", TINY, TINY_RECIPE, progress=False, threads=1, checkpoint=tmp_path / "a")
+@pytest.fixture(scope="module")
+def tiny_build(tmp_path_factory):
+    """One uninterrupted build of the tiny recipe, with one thread: the reference both tests below compare with."""
+    folder = tmp_path_factory.mktemp("tiny")
+    return build_course_backbone(folder / "whole.pt", TINY, TINY_RECIPE, progress=False, threads=1,
+                                 checkpoint=folder / "whole")
+
+
+def test_build_is_deterministic_for_a_fixed_thread_count(tiny_build, tmp_path):
     b = build_course_backbone(tmp_path / "b.pt", TINY, TINY_RECIPE, progress=False, threads=1, checkpoint=tmp_path / "b")
-    first, second = torch.load(a), torch.load(b)
+    first, second = torch.load(tiny_build), torch.load(b)
     assert first["meta"]["mean"] == second["meta"]["mean"]
     assert all(torch.equal(first["state_dict"][k], second["state_dict"][k]) for k in first["state_dict"])
 
 
-def test_an_interrupted_build_resumes_where_it_stopped(tmp_path, capsys):
-    whole = build_course_backbone(tmp_path / "whole.pt", TINY, TINY_RECIPE, progress=False, threads=1,
-                                  checkpoint=tmp_path / "whole")
+def test_an_interrupted_build_resumes_where_it_stopped(tiny_build, tmp_path, capsys):
+    whole = tiny_build
     resume = tmp_path / "resume"
     assert build_course_backbone(tmp_path / "parts.pt", TINY, TINY_RECIPE, progress=False, threads=1,
                                  checkpoint=resume, stop_after=1) is None
