@@ -1,5 +1,5 @@
-"""The course outside this repository: build the wheel, install it into a fresh virtual environment elsewhere, copy
-one lesson and one exercise notebook to another folder, and run them there with a fresh cache."""
+"""The course outside this repository: build the wheel, install it into a fresh virtual environment elsewhere, set it
+up there (the dataset in a fresh cache), copy one lesson and one exercise notebook to another folder, and run them."""
 import json
 import os
 import subprocess
@@ -56,7 +56,8 @@ def test_a_lesson_and_an_exercise_run_outside_the_repository(installed):
     assert str(base / "env") in where and str(ROOT) not in where
     run(python, "-m", "ipykernel", "install", "--prefix", base / "env", "--name", "python3", "--display-name",
         "Python 3 (PyTorch CNN course)", env=env)
-    for folder, name in (("notebooks", "04_data_and_transforms"), ("exercises", "04_data_and_transforms")):
+    run(python, "-m", "course_utils", "setup", cwd=elsewhere, env=env)  # what `make lab` runs: the dataset, once
+    for folder, name in (("notebooks", "01_tensor_shapes"), ("exercises", "04_data_and_transforms")):
         target = elsewhere / f"{folder}_{name}.ipynb"
         target.write_text((ROOT / folder / f"{name}.ipynb").read_text())
         run(python, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
