@@ -11,14 +11,15 @@ from course_utils.runtime import cpu_count, course_env
 SLOWEST_FIRST = (
     "notebooks/07_partial_fine_tuning.ipynb",
     "tests/test_cli_grade.py",
-    "tests/test_cli_grade_submissions.py",
-    "tests/test_mistakes.py",
-    "tests/test_wheel.py",
-    "tests/test_busy_machine.py",
     "tests/test_notebooks.py",
-    "notebooks/09_your_own_images.ipynb",
+    "tests/test_mistakes.py",
+    "tests/test_cli_grade_submissions.py",
     "tests/test_own_images.py",
     "tests/test_hostile.py",
+    "notebooks/09_your_own_images.ipynb",
+    "tests/test_wheel.py",
+    "tests/test_exercise_contract.py",
+    "tests/test_busy_machine.py",
     "notebooks/03_cnn_shape_flow.ipynb",
 )
 SLOWEST_SHOWN = 10
