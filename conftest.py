@@ -27,10 +27,8 @@ _STARTED = time.monotonic()  # when pytest loaded this file, before collection
 
 
 def _workers(config) -> int:
-    count = getattr(config.option, "numprocesses", None)
-    if count == "auto" or count == "logical":
-        return cpu_count()
-    return int(count) if count else 1
+    """pytest-xdist's worker count (it resolves `-n auto` before pytest_configure); 1 without workers."""
+    return getattr(config.option, "numprocesses", None) or 1
 
 
 def pytest_configure(config):

@@ -8,8 +8,8 @@ from torch.utils.data import TensorDataset
 from torchvision.models import ResNet18_Weights, resnet18
 
 from course_utils.training.comparison import Comparison, cached_comparison_path, compare, verdicts
-from course_utils.training.finetune import (STRATEGIES, ComparisonData, Run, Strategy, augmented, backbone_state, fine_tune,
-                                   new_model, param_groups, train_strategy)
+from course_utils.training.finetune import (STRATEGIES, ComparisonData, Run, Strategy, augmented, backbone_state,
+                                            fine_tune, new_model, param_groups, train_strategy)
 from course_utils.models.heads import split_resnet
 from course_utils.models.pretrained import course_weights, training_transforms
 

@@ -11,10 +11,12 @@ import argparse
 import copy
 import hashlib
 import json
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -243,12 +245,18 @@ def _evaluate(run: _Run) -> float:
     return (predictions == run.val_y).float().mean().item()
 
 
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(temporary)``, then the temporary file renamed to ``path``: the file is whole or not there, even when
+    a run is killed while writing or two processes (test workers, comparison workers) write the same file at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    write(temporary)
+    temporary.replace(path)
+
+
 def atomic_save(obj, path: Path) -> None:
     """torch.save ``obj`` to ``path`` whole or not at all: a run killed while saving leaves the previous file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
-    torch.save(obj, temporary)
-    temporary.replace(path)
+    atomic_write(path, lambda temporary: torch.save(obj, temporary))
 
 
 def write_manifest(path: Path, manifest: Path) -> dict:

@@ -5,7 +5,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.generated import cache_dir
+from ..models.backbone import atomic_write
 from .finetune import STRATEGIES, ComparisonData, Run, Strategy, augmented, train_strategy
 from .parallel import RunPool, worker_count
 
@@ -221,8 +221,9 @@ def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs
     jobs = [(strategy, seed, epochs) for strategy in strategies for seed in seeds]
     total = len(jobs) + (len(seeds) if augment_best else 0)
     workers = worker_count(total) if workers is None else max(1, workers)
-    with RunPool(data, workers) as pool, tqdm(total=total, disable=not progress,
-                                              desc=f"runs ({pool.workers} processes)" if pool.workers > 1 else "runs") as bar:
+    with RunPool(data, workers) as pool, tqdm(
+            total=total, disable=not progress, desc=f"runs ({pool.workers} processes)" if pool.workers > 1 else "runs"
+    ) as bar:
         def done(job: tuple, run: Run) -> None:
             bar.set_postfix_str(f"{run.strategy}, seed {run.seed}")
             bar.update()
@@ -234,10 +235,8 @@ def compare(data: ComparisonData, strategies=STRATEGIES, seeds=(0, 1, 2), epochs
             best = augmented(by_name[Comparison(runs, epochs).best()])
             runs += pool.map(_train, [(best, seed, epochs) for seed in seeds], done)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes may finish the same one
-        temporary.write_text(json.dumps([dataclasses.asdict(run) for run in runs]))
-        temporary.replace(path)
+        records = json.dumps([dataclasses.asdict(run) for run in runs])
+        atomic_write(path, lambda temporary: temporary.write_text(records))
     return Comparison(runs, epochs)
 
 

@@ -2,7 +2,7 @@
 time, with the numbers it gives in one process (each run seeds itself; each worker uses this process's thread count).
 
 Workers are started with "spawn" (safe with PyTorch's threads, and the same on Linux, macOS and Windows): each
-imports PyTorch once (a few seconds) and receives the shared data once, not with every run.
+imports PyTorch once (a few seconds) and receives the shared data once, pickled once here, not with every run.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from ..runtime import cpu_count
 _shared: Any = None  # the data every run of this worker reads, set once when the worker starts
 
 
-def _start_worker(shared: Any, threads: int) -> None:
+def _start_worker(payload: bytes, threads: int) -> None:
     global _shared
-    _shared = shared
+    _shared = pickle.loads(payload)
     torch.set_num_threads(threads)
 
 
@@ -28,12 +28,12 @@ def _run(function: Callable, args: tuple) -> Any:
     return function(_shared, *args)
 
 
-def _picklable(value: Any) -> bool:
+def _pickled(value: Any) -> bytes | None:
+    """``value`` pickled once, to send to every worker; None when it cannot be pickled."""
     try:
-        pickle.dumps(value)
+        return pickle.dumps(value)
     except Exception:  # noqa: BLE001  (whatever pickling raises, the runs stay in this process)
-        return False
-    return True
+        return None
 
 
 def worker_count(runs: int) -> int:
@@ -48,13 +48,14 @@ class RunPool:
     def __init__(self, shared: Any, workers: int) -> None:
         self.shared, self.workers = shared, workers
         self._pool = None
-        if workers > 1 and not _picklable(shared):
+        payload = _pickled(shared) if workers > 1 else None
+        if workers > 1 and payload is None:
             print("Training the runs one after another in this process: the data cannot be sent to worker processes "
                   "(a lambda or a local function in a transform? Use a function defined at module level).")
-            self.workers = workers = 1
-        if workers > 1:
+            self.workers = 1
+        if payload is not None:
             self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_worker, initargs=(shared, torch.get_num_threads()))
+                                             initializer=_start_worker, initargs=(payload, torch.get_num_threads()))
 
     def map(self, function: Callable, runs: Iterable[tuple], done: Callable[[tuple, Any], None]) -> list:
         runs = list(runs)

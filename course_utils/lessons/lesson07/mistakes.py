@@ -44,7 +44,8 @@ def layer1_moved():
 def _summarize(broken: Variant, fixed: Variant) -> str:
     b, f = broken.values, fixed.values
     return (f"every layer at lr 3e-3: train accuracy {b['train_accuracy'][-1]:.2f} but validation accuracy "
-            f"{b['val_accuracy'][-1]:.2f} after {len(b['val_accuracy'])} epochs, layer1's weights moved {b['drift']:.1%}; with the "
+            f"{b['val_accuracy'][-1]:.2f} after {len(b['val_accuracy'])} epochs, layer1's weights moved "
+            f"{b['drift']:.1%}; with the "
             f"backbone at lr 1e-4 and the head at 1e-3: train {f['train_accuracy'][-1]:.2f}, validation "
             f"{f['val_accuracy'][-1]:.2f}, layer1 moved {f['drift']:.1%}")
 
