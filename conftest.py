@@ -1,6 +1,8 @@
 """pytest set-up shared by the unit tests and nbval: the course's thread policy on every worker, the slowest files
 started first, what notebook comparisons ignore, and a closing line with the wall time and the slowest files."""
 import os
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 
@@ -39,6 +41,19 @@ def pytest_configure(config):
     threads = max(1, cpu_count() // workers) if workers > 1 else None
     for name, value in course_env(threads).items():
         os.environ.setdefault(name, value)
+    # The slow catalogue entries run once per test run, in whichever process (worker or notebook kernel) needs one
+    # first; the others show that measurement (course_utils/catalogue/store.py). Made by the process that starts
+    # the run, before its workers, which inherit it.
+    from course_utils.catalogue.store import STORE_ENV  # imports PyTorch: only now that its threads are set
+
+    if STORE_ENV not in os.environ:
+        os.environ[STORE_ENV] = config._course_symptom_store = tempfile.mkdtemp(prefix="course-symptoms-")
+
+
+def pytest_unconfigure(config):
+    store = getattr(config, "_course_symptom_store", None)
+    if store:
+        shutil.rmtree(store, ignore_errors=True)
 
 
 def _file_of(nodeid: str) -> str:

@@ -36,10 +36,14 @@ def test_every_solution_passes_every_exercise(course_grades):
     assert sorted(graded) == sorted(all_exercises())
 
 
-def test_every_untouched_exercise_is_not_attempted(course_grades):
+def test_every_untouched_exercise_runs_and_every_check_is_not_attempted(course_grades):
+    """The generated exercise notebooks run top to bottom as handed out (no cell fails), their own check cells ask
+    about every exercise of the lesson, and every one of them is "not attempted"."""
     for path in EXERCISES:
         grade = course_grades[path]
         assert grade.outcome == "ran" and grade.rows
+        assert not grade.cell_errors, (path.name, grade.cell_errors)
+        assert grade.checked_in_notebook == sorted(row["exercise"] for row in grade.rows), (path.name, grade)
         assert {row["status"] for row in grade.rows} == {"not_attempted"}, grade.rows
 
 

@@ -20,6 +20,7 @@ def test_answer_is_looked_up_in_the_callers_namespace():
 def test_missing_answer_is_not_attempted():
     result = check_exercise("train_step")  # nothing called train_step exists here
     assert result.status == "not_attempted" and "Run the cell" in result.message
+    assert "train_step: Not attempted yet" in result.to_text() and "Not attempted yet" in result.to_html()
 
 
 def test_explicit_none_means_look_up_and_none_found_is_not_attempted():

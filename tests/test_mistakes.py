@@ -241,7 +241,10 @@ def test_show_symptom_prints_plain_text_outside_jupyter(capsys):
     assert "Measured symptom" in out and "mat1 and mat2" in out
 
 
-def test_quick_entries_show_no_progress_bar_and_the_others_do(capsys):
+def test_quick_entries_show_no_progress_bar_and_the_others_do(capsys, monkeypatch):
+    from course_utils.catalogue.store import STORE_ENV
+
+    monkeypatch.delenv(STORE_ENV, raising=False)  # as a learner runs it: measured now, not recalled from the test run
     show_symptom("flatten_all")  # declared quick: its cells' outputs are compared by nbval
     assert "variants" not in capsys.readouterr().err
     show_symptom("float_targets")
@@ -310,3 +313,26 @@ def test_overlapping_splits(reports):
     assert abs(fixed["val_accuracy"] - fixed["fresh_accuracy"]) <= noise   # split once: as close as sampling allows
     assert f"{broken['in_training']} of the {broken['val_images']} validation images" in report.symptom
     assert report.figure_png().startswith(b"\x89PNG")
+
+
+def _stamped(code_suffix: str = "", quick: bool = False):
+    from course_utils.catalogue import Mistake
+
+    return Mistake(id="stamped", title="t", setup="import time", broken_code="stamp = time.perf_counter_ns()" +
+                   code_suffix, fixed_code="stamp = -time.perf_counter_ns()", record=("stamp",),
+                   summarize=lambda broken, fixed: f"{broken.values['stamp']}", explanation="e", quick=quick)
+
+
+def test_a_test_run_measures_a_slow_entry_once_and_a_learner_always(tmp_path, monkeypatch):
+    from course_utils.catalogue.store import STORE_ENV
+
+    monkeypatch.setenv(STORE_ENV, str(tmp_path))
+    first, again = _stamped().run(), _stamped().run()
+    assert again.broken.values == first.broken.values and again.symptom == first.symptom   # shown, not re-run
+    assert _stamped("  # changed").run().broken.values != first.broken.values             # other code: measured
+    assert _stamped(quick=True).run().broken.values != _stamped(quick=True).run().broken.values  # quick: always run
+    for stored in tmp_path.glob("stamped-*.pickle"):
+        stored.write_bytes(b"not a pickle")
+    assert _stamped().run().broken.values != first.broken.values                          # unreadable: measured
+    monkeypatch.delenv(STORE_ENV)
+    assert _stamped().run().broken.values != _stamped().run().broken.values               # a learner: always run
