@@ -3,6 +3,7 @@ learner's progress, isolation between submissions, bad arguments, odd reports. H
 test_cli_grade_submissions.py."""
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -97,3 +98,18 @@ def test_reports_stay_valid_with_control_characters_and_odd_file_names(tmp_path)
     suites = ET.parse(tmp_path / "r.xml").getroot()
     assert suites[1].get("errors") == "1"                      # a notebook with nothing graded is visible in CI
     assert "\\xe9" in suites[0].get("name")
+
+
+def test_workers_start_preloaded_in_a_session_and_folder_of_their_own(tmp_path):
+    """Each notebook runs in a process forked from a server that has PyTorch loaded (no 4 s of imports per
+    notebook), yet in its own session (killed as a group), its own folder first on sys.path, the grader's env."""
+    seen = tmp_path / "seen.json"
+    notebook_of(tmp_path / "ann_01_tensor_shapes.ipynb",
+                f"import json, os, sys\nloaded = 'torch' in sys.modules\n"
+                f"open({str(seen)!r}, 'w').write(json.dumps([loaded, os.getsid(0) == os.getpid(), os.getcwd(), "
+                f"sys.path[0], os.environ.get('MPLBACKEND'), os.getppid() != {os.getpid()}]))")
+    grade, = grade_all([tmp_path / "ann_01_tensor_shapes.ipynb"], timeout=120, jobs=1, progress=False)
+    assert grade.outcome == "ran" and not grade.cell_errors, grade
+    loaded, own_session, cwd, first_path, backend, forked_elsewhere = json.loads(seen.read_text())
+    assert loaded and own_session and forked_elsewhere and backend == "Agg"
+    assert cwd == first_path and Path(cwd).name == "work" and not cwd.startswith(str(tmp_path))

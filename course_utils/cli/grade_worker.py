@@ -1,5 +1,7 @@
 """One notebook, graded inside this fresh process: run its code cells in an IPython shell, then check every exercise
-of its lesson against the functions it defined. `python -m course_utils.cli.grade_worker NOTEBOOK CELL_LIMIT`.
+of its lesson against the functions it defined. `course grade` forks these workers from a server that has PyTorch
+and the checker imported already (grade_in_forked_worker); `python -m course_utils.cli.grade_worker NOTEBOOK
+CELL_LIMIT LOG` runs one in a process of its own.
 
 The worker reports to its parent as JSON lines on a private copy of its original stdout; the notebook's own
 output (fd 1 and 2) goes to /dev/null and child processes do not inherit the private copy. Everything the
@@ -31,10 +33,12 @@ def _first_line(source: str) -> str:
 
 
 class _Channel:
-    """JSON lines to the parent on a private, non-inheritable copy of the original stdout."""
+    """JSON lines to the parent on a private, non-inheritable descriptor (``fd``, or a copy of the original stdout);
+    the notebook's own stdout and stderr go to /dev/null."""
 
-    def __init__(self):
-        self._file = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+    def __init__(self, fd: int | None = None):
+        fd = os.dup(1) if fd is None else fd
+        self._file = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, 1)
         os.dup2(quiet, 2)
@@ -87,9 +91,9 @@ def _checked_by_notebook(log: Path, upto: int) -> list[str]:
     return sorted(names)
 
 
-def grade_in_this_process(notebook: Path, cell_limit: float, log: Path) -> None:
+def grade_in_this_process(notebook: Path, cell_limit: float, log: Path, channel_fd: int | None = None) -> None:
     """Run the notebook's cells in the current folder, then grade its exercises, reporting on the channel."""
-    channel = _Channel()
+    channel = _Channel(channel_fd)
     nb = nbformat.read(notebook, as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
     names = exercises_in(notebook, nb)
@@ -107,6 +111,24 @@ def grade_in_this_process(notebook: Path, cell_limit: float, log: Path) -> None:
     channel.send(kind="done", cells=len(cells), cell_errors=errors,
                  checked_in_notebook=_checked_by_notebook(log, notebook_checks))
     _exit(0)
+
+
+def grade_in_forked_worker(notebook: str, cell_limit: float, log: str, channel, workdir: str,
+                           env: dict[str, str]) -> None:
+    """The entry point of a worker forked by `course grade`'s preloaded server (cli/grade.py): a session of its
+    own (killed as a group), the notebook's folder, the grader's environment and thread count, then the grading."""
+    os.setsid()
+    os.chdir(workdir)
+    sys.path[:1] = [workdir]  # as `python -m` in that folder: the grader's own folder is not importable
+    os.environ.clear()
+    os.environ.update(env)
+    if env.get("OMP_NUM_THREADS", "").isdigit():
+        import torch
+
+        torch.set_num_threads(max(1, int(env["OMP_NUM_THREADS"])))
+    fd = os.dup(channel.fileno())  # non-inheritable: the notebook's own child processes cannot write to it
+    channel.close()
+    grade_in_this_process(Path(notebook), cell_limit, Path(log), fd)
 
 
 if __name__ == "__main__":
