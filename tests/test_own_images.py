@@ -16,8 +16,9 @@ from course_utils.data.folders import (FileListDataset, audit, class_counts, cla
                                       open_rgb, save_splits, split_files)
 from course_utils.data.imbalance import class_weights, make_rare, rare_and_others, rare_class_study
 from course_utils.data.messy import CORRUPT_NAME, MESSY_COUNTS, messy_folder
-from course_utils.training.recipe import Recipe, fit_recipe, load_best, new_model, predict_files
-from course_utils.models.pretrained import training_transforms
+from course_utils.training.recipe import (BACKBONES, Recipe, feature_extractor, fit_recipe, load_best, new_model,
+                                         predict_files)
+from course_utils.models.pretrained import describe_weights, training_transforms
 from course_utils.training.loop import get_device
 from test_notebooks import this_python_as_kernel  # noqa: F401  (a fixture)
 
@@ -198,6 +199,18 @@ def test_the_recipe_fine_tunes_the_imagenet_efficientnet_too(small_run, tmp_path
     assert [row["phase"] for row in history] == ["head", "last block"]
     with pytest.raises(ValueError, match="choose one of 'resnet18', 'efficientnet_lite0'"):
         new_model(2, backbone="vgg")
+
+
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))
+def test_every_backbone_option_runs_the_lessons_set_up(backbone):
+    """Lesson 09's set-up cell with each BACKBONE it offers: weights described, preset chosen, features out."""
+    model, weights = new_model(3, backbone=backbone)
+    assert describe_weights(weights).split(":")[0] in ("course backbone", "ImageNet", "ImageNet-1k")
+    preset, _ = training_transforms(weights, get_device(), images_px=300)
+    image = Image.fromarray(np.full((300, 300, 3), 128, np.uint8))
+    assert model(preset(image).unsqueeze(0)).shape == (1, 3)
+    features = feature_extractor(model)(preset(image).unsqueeze(0))          # the head replaced: features out
+    assert features.ndim == 2 and features.shape[0] == 1 and features.shape[1] > 3
 
 
 def test_a_checkpoint_of_another_recipe_is_not_resumed(small_run, tmp_path, capsys):

@@ -1,5 +1,6 @@
 """The `course` command: doctor (is this machine ready?), setup (build what lessons need), list (the exercises and
-mistakes), grade (run notebooks in fresh processes and check every exercise). Also `python -m course_utils`."""
+mistakes), grade (run notebooks in fresh processes and check every exercise), data (the solar cells as class
+folders). Also `python -m course_utils`."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--report", metavar="FILE", action="append", help="write the results as .json, .csv or "
                        ".xml (JUnit); repeat it for several formats from one run")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: CPU cores)")
+    data = commands.add_parser("data", help="write a dataset as class folders (elpv: 2,624 solar cells)",
+                               description="Write the ELPV solar-cell images (CC BY-NC-SA 4.0) as class folders, "
+                               "for lesson 09 (COURSE_DATA) or your own experiments.")
+    data.add_argument("dataset", choices=["elpv"], help="the dataset to write")
+    data.add_argument("folder", metavar="DIR", help="a new (or empty) folder")
+    data.add_argument("--labels", choices=["binary", "levels"], default="binary",
+                      help="binary: functional / defective (defect probability >= 0.5); levels: the four "
+                      "probabilities 0, 1/3, 2/3, 1 (default binary)")
     return parser
 
 
@@ -38,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         from .listing import run_list
         return run_list()
+    if args.command == "data":
+        from .data import run_data
+        return run_data(args.dataset, args.folder, args.labels)
     from .grade import run_grade
     return run_grade(args.notebooks, timeout=args.timeout, report=args.report, jobs=args.jobs)
 

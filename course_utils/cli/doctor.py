@@ -145,6 +145,22 @@ def check_imagenet_network(path: Path | None = None) -> Check:
                  "offline, lessons 05, 07, 08)")
 
 
+def check_solar_cells(folder: Path | None = None) -> Check:
+    """The real images of lesson 10 (the elpv-dataset package): installed, with every labelled file there."""
+    from ..data.elpv import CELLS, PACKAGE, PINNED, ElpvMissing, elpv_folder, read_cells
+
+    fix = f"pip install -c constraints.txt {PACKAGE}=={PINNED} (or make prepare)"
+    try:
+        cells = read_cells(folder or elpv_folder())
+    except (ElpvMissing, OSError, ValueError) as exc:
+        return Check(False, "solar cells", str(exc).split(":")[0] if isinstance(exc, ElpvMissing) else str(exc), fix)
+    missing = [cell.path.name for cell in cells if not cell.path.is_file()]
+    if len(cells) != CELLS or missing:
+        detail = f"{len(cells)} labelled cells, {len(missing)} files missing (e.g. {', '.join(missing[:2])})"
+        return Check(False, "solar cells", f"{detail}; expected {CELLS}", fix)
+    return Check(True, "solar cells", f"{CELLS} ELPV images present ({PACKAGE}; CC BY-NC-SA 4.0, lesson 10)")
+
+
 def check_weights(environ: dict | None = None) -> Check:
     """Which weights `auto` would choose, and why; a forced mode that cannot work is a cross."""
     from ..models.pretrained import WEIGHTS_ENV, imagenet_cache_file, weights_mode
@@ -183,7 +199,7 @@ def run_doctor() -> int:
     pair, info = check_torch_pair()
     checks = [check_python(), pair, check_compute(info), check_kernel()]
     if info is not None:  # the rest imports torch
-        checks += [check_dataset(), check_backbone(), check_weights(), check_imagenet_network()]
+        checks += [check_dataset(), check_backbone(), check_weights(), check_imagenet_network(), check_solar_cells()]
     checks.append(check_disk())
     for check in checks:
         print(check.line())

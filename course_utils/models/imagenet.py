@@ -110,6 +110,11 @@ class ImageNetWeights:
                              f"one). Reinstall them: {REINSTALL}")
         return torch.load(self.path, map_location="cpu", weights_only=True)
 
+    def describe(self) -> str:
+        """What describe_weights prints for these weights."""
+        return (f"ImageNet-1k: EfficientNet-Lite0 (timm {ARCHITECTURE}, weights from {PACKAGE}, SHA-256 verified, "
+                "offline)")
+
     def __repr__(self) -> str:
         return f"ImageNetWeights({ARCHITECTURE}, {self.path.name})"
 

@@ -182,10 +182,15 @@ def resolve_weights(mode: str | None = None, progress: bool = True):
 
 
 def describe_weights(weights) -> str:
+    """One line naming any weights the course hands out: the course backbone, torchvision's ImageNet weights, or
+    an object that describes itself (EfficientNet-Lite0's ImageNetWeights)."""
     if isinstance(weights, CourseWeights):
         return (f"course backbone: torchvision resnet18 pretrained on {weights.meta['source_task']}, "
                 f"source validation accuracy {weights.meta['source_val_accuracy']:.3f}")
-    return f"ImageNet: torchvision {type(weights).__name__}.{weights.name}"
+    describe = getattr(weights, "describe", None)
+    if callable(describe):
+        return describe()
+    return f"ImageNet: torchvision {type(weights).__name__}.{getattr(weights, 'name', weights)}"
 
 
 def pretrained_resnet18(mode: str | None = None, progress: bool = True) -> tuple[nn.Module, object]:

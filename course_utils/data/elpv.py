@@ -1,0 +1,217 @@
+"""Real images, offline: the ELPV solar cells (PyPI `elpv-dataset`), 2,624 electroluminescence images of
+300 x 300 px, 8-bit grayscale, from 44 modules, each with a defect probability (0, 1/3, 2/3, 1) and a module type.
+
+Read as a dataset with ImageFolder's attributes, in two label schemes; split stratified by level and type as the
+dataset's paper did (75 / 25); written as class folders for lesson 09 and `course train` (`course data elpv DIR`).
+Images: CC BY-NC-SA 4.0 (not for commercial use); the reader's code: Apache-2.0.
+"""
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Callable
+
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from .folders import open_rgb
+
+PACKAGE = "elpv-dataset"
+PINNED = "1.0.0.post1"
+CELLS = 2624
+# The levels' names sort in level order; ImageFolder over written binary folders sorts "defective" first (index 0),
+# where this reader puts it second (1, the positive class a recall is about): compare by name, not by index.
+SCHEMES = {"binary": ("functional", "defective"), "levels": ("0_of_3", "1_of_3", "2_of_3", "3_of_3")}
+LICENCE = ("The ELPV images are licensed under CC BY-NC-SA 4.0 (attribution, non-commercial, share-alike); the "
+           "dataset's code under Apache-2.0. https://github.com/zae-bayern/elpv-dataset")
+CITATIONS = (
+    "Buerhop-Lutz, C., Deitsch, S., Maier, A., Gallwitz, F., Berger, S., Doll, B., Hauch, J., Camus, C., Brabec, "
+    "C. J.: A Benchmark for Visual Identification of Defective Solar Cells in Electroluminescence Imagery. 35th "
+    "EU PVSEC, 2018, 1287-1289. doi:10.4229/35thEUPVSEC20182018-5CV.3.15",
+    "Deitsch, S., Buerhop-Lutz, C., Sovetkin, E., Steland, A., Maier, A., Gallwitz, F., Riess, C.: Segmentation of "
+    "photovoltaic module cells in uncalibrated electroluminescence images. Machine Vision and Applications 32(4), "
+    "2021. doi:10.1007/s00138-021-01191-9",
+    "Deitsch, S., Christlein, V., Berger, S., Buerhop-Lutz, C., Maier, A., Gallwitz, F., Riess, C.: Automatic "
+    "classification of defective photovoltaic module cells in electroluminescence images. Solar Energy 185, "
+    "455-468, 2019. doi:10.1016/j.solener.2019.02.067",
+)
+
+
+class ElpvMissing(RuntimeError):
+    """The `elpv-dataset` package is not installed (or incomplete)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One labelled image: its file, the defect probability the experts gave (0, 1/3, 2/3 or 1), its module type."""
+
+    path: Path
+    probability: float
+    type: str
+
+    @property
+    def level(self) -> int:
+        """0, 1, 2 or 3: the probability in thirds."""
+        return round(self.probability * 3)
+
+    @property
+    def defective(self) -> bool:
+        """The binary label: defective when the probability is at least 0.5 (2/3 and 1)."""
+        return self.probability >= 0.5
+
+
+def elpv_folder() -> Path:
+    """The installed package's folder of images and labels.csv; ElpvMissing (saying how to install) otherwise."""
+    try:
+        folder = Path(str(resources.files("elpv_dataset") / "data"))
+    except ModuleNotFoundError:
+        folder = None
+    if folder is None or not (folder / "labels.csv").is_file():
+        raise ElpvMissing(f"The solar-cell images come from the PyPI package {PACKAGE}, which is not installed here: "
+                          f"run `make lab` (or `pip install {PACKAGE}=={PINNED}`), then try again.")
+    return folder
+
+
+def installed_version() -> str | None:
+    """The installed elpv-dataset's version, or None."""
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def read_cells(folder: Path | None = None) -> list[Cell]:
+    """Every cell of labels.csv, in its order (three columns separated by spaces: path, probability, type)."""
+    folder = elpv_folder() if folder is None else Path(folder)
+    cells = []
+    for number, line in enumerate((folder / "labels.csv").read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            path, probability, kind = line.split()
+            cells.append(Cell(folder / path, float(probability), kind))
+        except ValueError as exc:
+            raise ValueError(f"{folder / 'labels.csv'}, line {number}: expected 'path probability type', "
+                             f"got {line[:80]!r}") from exc
+    return cells
+
+
+def _scheme(labels: str) -> tuple[str, ...]:
+    if labels not in SCHEMES:
+        raise ValueError(f"labels={labels!r}: choose one of {', '.join(map(repr, SCHEMES))}")
+    return SCHEMES[labels]
+
+
+def target_of(cell: Cell, labels: str) -> int:
+    """The class index of ``cell`` in a label scheme: binary (0 functional, 1 defective) or levels (0-3)."""
+    _scheme(labels)
+    return int(cell.defective) if labels == "binary" else cell.level
+
+
+class SolarCells(Dataset):
+    """The ELPV cells as (image, target) pairs, with ImageFolder's ``classes``, ``class_to_idx``, ``samples`` and
+    ``targets``, plus each cell's ``types`` (mono / poly) and ``probabilities``. Images open as 3-channel RGB (the
+    gray value in each channel), so any ImageNet transform takes them."""
+
+    def __init__(self, labels: str = "binary", transform: Callable | None = None, folder: Path | None = None):
+        self.classes = list(_scheme(labels))
+        self.labels, self.transform = labels, transform
+        self.cells = read_cells(folder)
+        self.class_to_idx = {name: index for index, name in enumerate(self.classes)}
+        self.targets = [target_of(cell, labels) for cell in self.cells]
+        self.samples = [(str(cell.path), target) for cell, target in zip(self.cells, self.targets)]
+        self.types = [cell.type for cell in self.cells]
+        self.probabilities = [cell.probability for cell in self.cells]
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __getitem__(self, index: int):
+        path, target = self.samples[index]
+        image = open_rgb(path)
+        return (self.transform(image) if self.transform else image), target
+
+    def strata(self) -> list[tuple[int, str]]:
+        """Each cell's (level, type): what a stratified split keeps in proportion."""
+        return [(cell.level, cell.type) for cell in self.cells]
+
+
+def stratified_split(strata: list, fractions: dict[str, float], seed: int = 0) -> dict[str, list[int]]:
+    """Indices split by ``fractions`` (summing to 1) so that every stratum is divided in the same proportions;
+    the sizes are rounded so that they add up (largest remainders first), the order is seeded."""
+    if not fractions or abs(sum(fractions.values()) - 1) > 1e-9 or min(fractions.values()) < 0:
+        raise ValueError(f"fractions {fractions} must be non-negative and add up to 1")
+    groups: dict = {}
+    for index, stratum in enumerate(strata):
+        groups.setdefault(stratum, []).append(index)
+    totals = _apportion(len(strata), fractions)
+    names = list(fractions)
+    # per stratum, the ideal share of each split; rounded down first, the rest handed out to keep the totals
+    shares = {key: {name: len(members) * fractions[name] for name in names} for key, members in groups.items()}
+    counts = {key: {name: int(share) for name, share in row.items()} for key, row in shares.items()}
+    for name in names:
+        missing = totals[name] - sum(counts[key][name] for key in groups)
+        order = sorted(groups, key=lambda key: (-(shares[key][name] - counts[key][name]), str(key)))
+        for key in order:
+            if missing <= 0:
+                break
+            if sum(counts[key].values()) < len(groups[key]):
+                counts[key][name] += 1
+                missing -= 1
+    rng = random.Random(seed)
+    split: dict[str, list[int]] = {name: [] for name in names}
+    for key in sorted(groups, key=str):
+        members = groups[key][:]
+        rng.shuffle(members)
+        start = 0
+        for name in names:
+            split[name] += members[start:start + counts[key][name]]
+            start += counts[key][name]
+        split[names[0]] += members[start:]  # any cell left by rounding goes to the first split
+    return {name: sorted(indices) for name, indices in split.items()}
+
+
+def _apportion(total: int, fractions: dict[str, float]) -> dict[str, int]:
+    exact = {name: total * share for name, share in fractions.items()}
+    counts = {name: int(value) for name, value in exact.items()}
+    for name in sorted(exact, key=lambda n: -(exact[n] - counts[n]))[: total - sum(counts.values())]:
+        counts[name] += 1
+    return counts
+
+
+def paper_split(dataset: SolarCells, seed: int = 0) -> dict[str, list[int]]:
+    """1,968 training and 656 test cells, stratified by level and type: the sizes of the dataset's paper (its own
+    split was not published, so this is one seeded draw of the same design)."""
+    return stratified_split(dataset.strata(), {"train": 0.75, "test": 0.25}, seed)
+
+
+def describe(dataset: SolarCells, indices: list[int] | None = None) -> str:
+    """Counts per class and per type, e.g. for a split."""
+    indices = range(len(dataset)) if indices is None else indices
+    classes = Counter(dataset.classes[dataset.targets[i]] for i in indices)
+    types = Counter(dataset.types[i] for i in indices)
+    return (f"{len(indices)} cells: " + ", ".join(f"{classes[name]} {name}" for name in dataset.classes)
+            + "; " + ", ".join(f"{types[name]} {name}" for name in sorted(types)))
+
+
+def write_class_folders(target: Path, labels: str = "binary", progress: bool = True) -> dict[str, int]:
+    """Copy every cell into ``target/<class>/`` (a new or empty folder) with an ATTRIBUTION.txt; returns the
+    number of files per class."""
+    dataset = SolarCells(labels)
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise FileExistsError(f"{target} already exists and is not an empty folder: give a new folder")
+    for name in dataset.classes:
+        (target / name).mkdir(parents=True, exist_ok=True)
+    for cell, target_index in tqdm(list(zip(dataset.cells, dataset.targets)), desc="writing cells", unit="image",
+                                   disable=not progress, mininterval=1):
+        shutil.copyfile(cell.path, target / dataset.classes[target_index] / cell.path.name)
+    (target / "ATTRIBUTION.txt").write_text(
+        f"{CELLS} solar-cell images from the ELPV dataset ({PACKAGE} {installed_version()}), labels '{labels}'.\n"
+        f"{LICENCE}\nPlease cite:\n" + "\n".join(f"- {c}" for c in CITATIONS) + "\n")
+    counts = Counter(dataset.classes[t] for t in dataset.targets)
+    return {name: counts[name] for name in dataset.classes}
