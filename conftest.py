@@ -12,16 +12,16 @@ from course_utils.runtime import cpu_count, course_env
 # pytest-xdist hands whole files to workers in collection order: a long file that starts last would finish alone.
 SLOWEST_FIRST = (
     "notebooks/07_partial_fine_tuning.ipynb",
-    "tests/test_cli_grade.py",
-    "tests/test_notebooks.py",
     "tests/test_mistakes.py",
     "tests/test_cli_grade_submissions.py",
-    "tests/test_own_images.py",
     "tests/test_hostile.py",
-    "notebooks/09_your_own_images.ipynb",
+    "tests/test_cli_grade.py",
+    "tests/test_own_images.py",
     "tests/test_wheel.py",
-    "tests/test_exercise_contract.py",
     "tests/test_busy_machine.py",
+    "notebooks/09_your_own_images.ipynb",
+    "tests/test_exercise_contract.py",
+    "tests/test_finetune.py",
     "notebooks/03_cnn_shape_flow.ipynb",
 )
 SLOWEST_SHOWN = 10
