@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -100,16 +101,36 @@ def test_reports_stay_valid_with_control_characters_and_odd_file_names(tmp_path)
     assert "\\xe9" in suites[0].get("name")
 
 
-def test_workers_start_preloaded_in_a_session_and_folder_of_their_own(tmp_path):
+def test_workers_start_preloaded_in_a_session_and_folder_of_their_own(tmp_path, monkeypatch):
     """Each notebook runs in a process forked from a server that has PyTorch loaded (no 4 s of imports per
-    notebook), yet in its own session (killed as a group), its own folder first on sys.path, the grader's env."""
+    notebook), yet as a fresh process would: its own session (killed as a group), its own folder first on sys.path,
+    the grader's environment without the test run's store, stdin that reads nothing, no inheritable descriptor."""
+    from course_utils.catalogue.store import STORE_ENV
+
+    monkeypatch.setenv(STORE_ENV, str(tmp_path / "store"))
     seen = tmp_path / "seen.json"
     notebook_of(tmp_path / "ann_01_tensor_shapes.ipynb",
-                f"import json, os, sys\nloaded = 'torch' in sys.modules\n"
+                "import json, os, sys\nloaded = 'torch' in sys.modules\n"
+                "passed_on = [int(fd) for fd in os.listdir('/proc/self/fd') if int(fd) > 2 and os.path.exists("
+                "f'/proc/self/fd/{fd}') and os.get_inheritable(int(fd))]\n"
                 f"open({str(seen)!r}, 'w').write(json.dumps([loaded, os.getsid(0) == os.getpid(), os.getcwd(), "
-                f"sys.path[0], os.environ.get('MPLBACKEND'), os.getppid() != {os.getpid()}]))")
+                f"sys.path[0], os.environ.get('MPLBACKEND'), os.getppid() != {os.getpid()}, os.read(0, 10).decode(), "
+                f"{STORE_ENV!r} in os.environ, passed_on]))")
     grade, = grade_all([tmp_path / "ann_01_tensor_shapes.ipynb"], timeout=120, jobs=1, progress=False)
     assert grade.outcome == "ran" and not grade.cell_errors, grade
-    loaded, own_session, cwd, first_path, backend, forked_elsewhere = json.loads(seen.read_text())
+    loaded, own_session, cwd, first_path, backend, forked_elsewhere, stdin, store, passed_on = json.loads(
+        seen.read_text())
     assert loaded and own_session and forked_elsewhere and backend == "Agg"
     assert cwd == first_path and Path(cwd).name == "work" and not cwd.startswith(str(tmp_path))
+    assert stdin == "" and not store and passed_on == []
+
+
+def test_a_limit_shorter_than_the_start_still_stops_the_notebook(tmp_path):
+    """Killed at once, even before the worker has a session of its own: the notebook never gets to its end."""
+    finished = tmp_path / "finished"
+    notebook_of(tmp_path / "bob_01_tensor_shapes.ipynb", "import signal, time\nsignal.signal(signal.SIGINT, "
+                f"signal.SIG_IGN)\ntime.sleep(8)\nopen({str(finished)!r}, 'w').write('ran to the end')")
+    grade, = grade_all([tmp_path / "bob_01_tensor_shapes.ipynb"], timeout=0.01, jobs=1, progress=False)
+    assert grade.outcome == "timed out", grade
+    time.sleep(10)
+    assert not finished.exists()

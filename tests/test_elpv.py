@@ -64,8 +64,16 @@ def test_a_stratified_split_uses_every_index_once_with_totals_that_add_up(strata
     fractions = {f"s{i}": w / sum(weights) for i, w in enumerate(weights)}
     split = stratified_split(strata, fractions, seed)
     assert sorted(i for indices in split.values() for i in indices) == list(range(len(strata)))
-    for name, share in fractions.items():
-        assert abs(len(split[name]) - share * len(strata)) < len(fractions), (name, len(split[name]))
+    for name, share in fractions.items():   # the whole: its share, rounded
+        assert abs(len(split[name]) - share * len(strata)) < 1, (name, len(split[name]))
+        for stratum in set(strata):         # every stratum: its share rounded down or up (rarely one more)
+            members = [i for i, s in enumerate(strata) if s == stratum]
+            assert abs(len(set(split[name]) & set(members)) - share * len(members)) < 2
+
+
+def test_three_splits_of_small_strata_get_their_exact_sizes():
+    split = stratified_split([0, 0, 0, 1, 1, 1, 2, 2, 2], {"train": 0.6, "val": 0.2, "test": 0.2})
+    assert [len(split[name]) for name in ("train", "val", "test")] == [5, 2, 2]
 
 
 def test_fractions_that_do_not_add_up_are_refused():
@@ -113,3 +121,38 @@ def test_levels_and_binary_agree_with_the_probabilities(cells):
     probabilities = torch.tensor(cells.probabilities)
     assert set(probabilities.mul(3).round().int().tolist()) == {0, 1, 2, 3}
     assert torch.equal(torch.tensor(cells.targets).bool(), probabilities >= 0.5)
+
+
+def test_scores_count_what_an_inspection_needs():
+    from course_utils.training.probe import scores
+
+    targets = torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    everything_functional = scores(torch.zeros(10, dtype=torch.long), targets, 2)
+    assert everything_functional.accuracy == 0.6 and everything_functional.balanced_accuracy == 0.5
+    assert everything_functional.recall == 0.0 and everything_functional.precision != everything_functional.precision
+    some = scores(torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1, 0]), targets, 2)   # 2 false alarms, 1 missed defect
+    assert some.accuracy == 0.7 and some.recall == 0.75 and some.precision == 0.6
+    assert abs(some.balanced_accuracy - (4 / 6 + 3 / 4) / 2) < 1e-12
+
+
+def test_a_seeded_head_on_features_is_reproducible_and_learns(tmp_path):
+    from course_utils.training.probe import fit_head, probabilities
+
+    g = torch.Generator().manual_seed(0)
+    targets = torch.randint(0, 2, (120,), generator=g)
+    features = torch.randn(120, 8, generator=g) * 5 + 40 + targets[:, None] * torch.tensor([15.0] + [0.0] * 7)
+    first, again = fit_head(features, targets, 2, seed=1), fit_head(features, targets, 2, seed=1)
+    assert torch.equal(probabilities(first, features), probabilities(again, features))
+    assert (probabilities(first, features).argmax(1) == targets).float().mean() > 0.85
+
+
+def test_cell_features_are_computed_once_per_machine(tmp_path, monkeypatch):
+    from course_utils.models.cell_features import cell_features
+
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    features, what = cell_features("random", 16, progress=False)
+    assert features.shape == (2624, 512) and "now cached" in what
+    again, what = cell_features("random", 16, progress=False)
+    assert torch.equal(again, features) and "(cached)" in what
+    with pytest.raises(ValueError, match="'imagenet', 'shapes', 'random'"):
+        cell_features("vgg", 16)

@@ -14,6 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _outside(environ) -> dict:
+    """The environment of a user outside the repository: nothing of this test run's shared store."""
+    return {name: value for name, value in environ.items() if name != "COURSE_SYMPTOM_STORE"}
+
+
 def run(*command, **kwargs) -> subprocess.CompletedProcess:
     done = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600, **kwargs)
     assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
@@ -50,7 +55,7 @@ def test_a_lesson_and_an_exercise_run_outside_the_repository(installed):
     python, _, base = installed
     elsewhere = base / "learner"
     elsewhere.mkdir()
-    env = {**os.environ, "COURSE_CACHE": str(base / "cache"), "COURSE_WEIGHTS": "course",
+    env = {**_outside(os.environ), "COURSE_CACHE": str(base / "cache"), "COURSE_WEIGHTS": "course",
            "JUPYTER_PATH": str(base / "env" / "share" / "jupyter"), "PYTHONPATH": ""}
     where = run(python, "-c", "import course_utils; print(course_utils.__file__)", cwd=elsewhere, env=env).stdout
     assert str(base / "env") in where and str(ROOT) not in where
@@ -78,5 +83,6 @@ def test_the_imagenet_network_loads_outside_the_repository(installed):
     python, _, base = installed
     code = ("from PIL import Image; from course_utils.models.imagenet import *; m, w = pretrained_efficientnet_lite0(); "
             "print(top_k(m, w, Image.open(sample_photo_path()).convert('RGB'), k=1)[0][0])")
-    done = run(python, "-c", code, cwd=base, env={**os.environ, "COURSE_CACHE": str(base / "cache"), "PYTHONPATH": ""})
+    done = run(python, "-c", code, cwd=base, env={**_outside(os.environ), "COURSE_CACHE": str(base / "cache"),
+                                                        "PYTHONPATH": ""})
     assert done.stdout.strip() == "academic gown"

@@ -3,7 +3,8 @@
 
 Only where ``COURSE_SYMPTOM_STORE`` names a folder (the test suite's conftest.py sets one per run and removes it
 afterwards); a learner's ``show_symptom`` always runs the code. The key holds everything the measurement depends
-on: the entry's code, what it records, PyTorch's version and this process's thread count.
+on: the entry's code, what it records, PyTorch's version, this process's thread count, default dtype and gradient
+mode, and the weights and cache the course uses. `course grade` never passes the folder on to a notebook.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _path(entry) -> Path | None:
     if not folder:
         return None
     key = repr((entry.id, entry.setup, entry.broken_code, entry.fixed_code, entry.record, torch.__version__,
-                torch.get_num_threads()))
+                torch.get_num_threads(), torch.get_default_dtype(), torch.is_grad_enabled(),
+                os.environ.get("COURSE_WEIGHTS"), os.environ.get("COURSE_CACHE")))
     return Path(folder) / f"{entry.id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
 
 
@@ -51,4 +53,9 @@ def remember(entry, broken: Variant, fixed: Variant) -> None:
         payload = pickle.dumps((broken, fixed))
     except (pickle.PicklingError, TypeError, AttributeError):
         return
-    atomic_write(path, lambda temporary: temporary.write_bytes(payload))
+    if not path.parent.is_dir():
+        return  # the run that made the folder has ended
+    try:
+        atomic_write(path, lambda temporary: temporary.write_bytes(payload))
+    except OSError:
+        pass  # a full or read-only disk: the others measure for themselves

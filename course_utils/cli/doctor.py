@@ -158,7 +158,8 @@ def check_solar_cells(folder: Path | None = None) -> Check:
     if len(cells) != CELLS or missing:
         detail = f"{len(cells)} labelled cells, {len(missing)} files missing (e.g. {', '.join(missing[:2])})"
         return Check(False, "solar cells", f"{detail}; expected {CELLS}", fix)
-    return Check(True, "solar cells", f"{CELLS} ELPV images present ({PACKAGE}; CC BY-NC-SA 4.0, lesson 10)")
+    return Check(True, "solar cells", f"{CELLS} ELPV images present ({PACKAGE}; CC BY-NC-SA 4.0; `course data elpv DIR` writes them "
+                 "as class folders)")
 
 
 def check_weights(environ: dict | None = None) -> Check:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import signal
 import sys
@@ -24,9 +22,10 @@ import nbformat
 from tqdm.auto import tqdm
 
 from ..paths import CHECKOUT
-from ..runtime import course_env, cpu_count
+from ..runtime import cpu_count
 from .exercises_of import exercises_in
 from .grade_worker import grade_in_forked_worker
+from .workers import kill, running, worker_context, worker_env
 from .reports import print_progress, print_summary, print_table, write_report
 
 
@@ -90,41 +89,10 @@ class _Messages:
 
 ROW_KEYS = ("exercise", "status", "mistake", "message", "seconds")
 STATUSES = ("passed", "failed", "not_attempted", "error")
-_running: set = set()  # worker processes, killed with everything they started if we stop
-_PRELOAD = ["course_utils.cli.grade_worker", "IPython.core.interactiveshell"]
-_server_lock = threading.Lock()
-
-
-def _kill(process) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # the worker's whole process group, children included
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def worker_env(threads: int | None = None) -> dict[str, str]:
-    """A grading worker's environment: the caller's, no interactive plots, the course's thread policy."""
-    return dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **course_env(threads))
-
-
-def _forkserver(env: dict[str, str]):
-    """The multiprocessing context whose server forks the workers, started (once per process) with the workers'
-    environment, so that OpenMP's settings, read when PyTorch loads there, are the course's thread policy."""
-    context = multiprocessing.get_context("forkserver")
-    with _server_lock:
-        context.set_forkserver_preload(_PRELOAD)
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
-            multiprocessing.forkserver.ensure_running()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    return context
-
-
-def grade_notebook(path: Path, timeout: float, threads: int | None = None, content: bytes | None = None) -> NotebookGrade:
-    """Run and grade one notebook (``content``: its bytes, read before any grading began) in a fresh process."""
+def grade_notebook(path: Path, timeout: float, threads: int | None = None, content: bytes | None = None,
+                   context=None) -> NotebookGrade:
+    """Run and grade one notebook (``content``: its bytes, read before any grading began) in a fresh process
+    (started by ``context``, from _context; made here when not given)."""
     start = time.perf_counter()
     try:
         content = path.read_bytes() if content is None else content
@@ -140,24 +108,29 @@ def grade_notebook(path: Path, timeout: float, threads: int | None = None, conte
         workdir.mkdir()
         copy = workdir / path.name
         copy.write_bytes(content)
-        context = _forkserver(env)
+        context = context or worker_context(env)
         reader, writer = context.Pipe(duplex=False)
         process = context.Process(target=grade_in_forked_worker, name=f"course grade {path.name}",
                                   args=(str(copy), max(1.0, timeout * 0.5), str(Path(scratch) / "checks.log"),
                                         writer, str(workdir), env))
-        process.start()
-        writer.close()  # the worker holds the only writing end: its death ends the stream
+        try:
+            process.start()
+        finally:
+            writer.close()  # the worker holds the only writing end: its death ends the stream
         stream = os.fdopen(os.dup(reader.fileno()), "r", encoding="utf-8", errors="replace")
         reader.close()
-        _running.add(process)
+        running.add(process)
         messages = _Messages(stream, names)
         try:
             process.join(timeout)
             timed_out = process.exitcode is None
         finally:
-            _kill(process)  # also whatever it left running in its group
-            process.join()
-            _running.discard(process)
+            kill(process)  # also whatever it left running in its group
+            process.join(30)
+            if process.exitcode is None:  # not even SIGKILL ended it yet: once more, then wait
+                kill(process)
+                process.join()
+            running.discard(process)
             messages.finish()
             stream.close()
         code = process.exitcode
@@ -208,16 +181,18 @@ def grade_all(notebooks: list[Path], timeout: float, jobs: int | None = None, pr
     jobs = max(1, min(jobs or cpu_count(), len(notebooks) or 1))
     threads = max(1, cpu_count() // jobs) if jobs > 1 else None
     grades: dict[Path, NotebookGrade] = {}
+    context = worker_context(worker_env(threads))  # before any thread exists: it may change os.environ for a moment
     pool = ThreadPoolExecutor(jobs)
     try:
-        futures = {pool.submit(grade_notebook, path, timeout, threads, contents[path]): path for path in notebooks}
+        futures = {pool.submit(grade_notebook, path, timeout, threads, contents[path], context): path
+                   for path in notebooks}
         for future in tqdm(as_completed(futures), total=len(futures), desc="grading", unit="notebook",
                            disable=not progress):
             grades[futures[future]] = future.result()
     except BaseException:  # Ctrl-C or SIGTERM: stop every worker and what it started, then stop
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(_running):
-            _kill(process)
+        for process in list(running):
+            kill(process)
         raise
     pool.shutdown()
     return [grades[path] for path in notebooks]

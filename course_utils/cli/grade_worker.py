@@ -3,8 +3,8 @@ of its lesson against the functions it defined. `course grade` forks these worke
 and the checker imported already (grade_in_forked_worker); `python -m course_utils.cli.grade_worker NOTEBOOK
 CELL_LIMIT LOG` runs one in a process of its own.
 
-The worker reports to its parent as JSON lines on a private copy of its original stdout; the notebook's own
-output (fd 1 and 2) goes to /dev/null and child processes do not inherit the private copy. Everything the
+The worker reports to its parent as JSON lines on a private, non-inheritable descriptor (a pipe from the grader,
+or a copy of its original stdout); the notebook's own output (fd 1 and 2) goes to /dev/null. Everything the
 grading needs (the checker, the JSON writer, the patch detector's baseline) is taken before any cell runs, and
 the process ends with os._exit right after its last line, so no exit handler of the notebook runs after it.
 """
@@ -118,17 +118,42 @@ def grade_in_forked_worker(notebook: str, cell_limit: float, log: str, channel, 
     """The entry point of a worker forked by `course grade`'s preloaded server (cli/grade.py): a session of its
     own (killed as a group), the notebook's folder, the grader's environment and thread count, then the grading."""
     os.setsid()
+    fd = os.dup(channel.fileno())  # non-inheritable: the notebook's own child processes cannot write to it
+    channel.close()
+    _as_a_fresh_process(notebook, workdir, env)
+    grade_in_this_process(Path(notebook), cell_limit, Path(log), fd)
+
+
+def _as_a_fresh_process(notebook: str, workdir: str, env: dict[str, str]) -> None:
+    """What a forked worker shares with its server, put back to what a new interpreter would have: stdin reads
+    nothing, no descriptor but 0-2 passes to the notebook's own processes, the folder, sys.path, argv, environment,
+    thread count, random generators (seeded from the OS) and multiprocessing's key."""
+    import multiprocessing
+    import random
+
+    import numpy as np
+    import torch
+
+    quiet = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(quiet, 0)
+    os.close(quiet)
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
+        if name.isdigit() and int(name) > 2:
+            try:
+                os.set_inheritable(int(name), False)
+            except OSError:
+                pass  # the listing's own descriptor, closed by now
     os.chdir(workdir)
     sys.path[:1] = [workdir]  # as `python -m` in that folder: the grader's own folder is not importable
+    sys.argv = [notebook]
     os.environ.clear()
     os.environ.update(env)
     if env.get("OMP_NUM_THREADS", "").isdigit():
-        import torch
-
         torch.set_num_threads(max(1, int(env["OMP_NUM_THREADS"])))
-    fd = os.dup(channel.fileno())  # non-inheritable: the notebook's own child processes cannot write to it
-    channel.close()
-    grade_in_this_process(Path(notebook), cell_limit, Path(log), fd)
+    random.seed()
+    np.random.seed()
+    torch.seed()
+    multiprocessing.current_process().authkey = os.urandom(32)
 
 
 if __name__ == "__main__":

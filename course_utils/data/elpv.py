@@ -141,37 +141,42 @@ class SolarCells(Dataset):
 
 
 def stratified_split(strata: list, fractions: dict[str, float], seed: int = 0) -> dict[str, list[int]]:
-    """Indices split by ``fractions`` (summing to 1) so that every stratum is divided in the same proportions;
-    the sizes are rounded so that they add up (largest remainders first), the order is seeded."""
+    """Indices split by ``fractions`` (adding up to 1) so that every stratum is divided in the same proportions:
+    each split gets its rounded share of the whole (largest remainders), each stratum its share rounded down or up,
+    the cells within a stratum drawn in a seeded order."""
     if not fractions or abs(sum(fractions.values()) - 1) > 1e-9 or min(fractions.values()) < 0:
         raise ValueError(f"fractions {fractions} must be non-negative and add up to 1")
+    rng = random.Random(seed)
     groups: dict = {}
     for index, stratum in enumerate(strata):
         groups.setdefault(stratum, []).append(index)
+    keys, names = sorted(groups, key=str), list(fractions)
+    ideal = {(key, name): len(groups[key]) * fractions[name] for key in keys for name in names}
+    counts = {pair: int(share) for pair, share in ideal.items()}
+    row_need = {key: len(groups[key]) - sum(counts[key, name] for name in names) for key in keys}
     totals = _apportion(len(strata), fractions)
-    names = list(fractions)
-    # per stratum, the ideal share of each split; rounded down first, the rest handed out to keep the totals
-    shares = {key: {name: len(members) * fractions[name] for name in names} for key, members in groups.items()}
-    counts = {key: {name: int(share) for name, share in row.items()} for key, row in shares.items()}
-    for name in names:
-        missing = totals[name] - sum(counts[key][name] for key in groups)
-        order = sorted(groups, key=lambda key: (-(shares[key][name] - counts[key][name]), str(key)))
-        for key in order:
-            if missing <= 0:
-                break
-            if sum(counts[key].values()) < len(groups[key]):
-                counts[key][name] += 1
-                missing -= 1
-    rng = random.Random(seed)
+    column_need = {name: totals[name] - sum(counts[key, name] for key in keys) for name in names}
+    # hand out the cells that rounding down left: largest remainder first (seeded ties), at most one more per pair
+    pairs = sorted(ideal, key=lambda pair: (-(ideal[pair] - counts[pair]), rng.random()))
+    for key, name in pairs:
+        if row_need[key] > 0 and column_need[name] > 0 and ideal[key, name] > counts[key, name]:
+            counts[key, name] += 1
+            row_need[key] -= 1
+            column_need[name] -= 1
+    for key in keys:  # rarely left over: a stratum whose remainders were all taken; any split still short
+        for name in names:
+            extra = min(row_need[key], column_need[name])
+            counts[key, name] += extra
+            row_need[key] -= extra
+            column_need[name] -= extra
     split: dict[str, list[int]] = {name: [] for name in names}
-    for key in sorted(groups, key=str):
+    for key in keys:
         members = groups[key][:]
         rng.shuffle(members)
         start = 0
         for name in names:
-            split[name] += members[start:start + counts[key][name]]
-            start += counts[key][name]
-        split[names[0]] += members[start:]  # any cell left by rounding goes to the first split
+            split[name] += members[start:start + counts[key, name]]
+            start += counts[key, name]
     return {name: sorted(indices) for name, indices in split.items()}
 
 
