@@ -156,3 +156,28 @@ def test_cell_features_are_computed_once_per_machine(tmp_path, monkeypatch):
     assert torch.equal(again, features) and "(cached)" in what
     with pytest.raises(ValueError, match="'imagenet', 'shapes', 'random'"):
         cell_features("vgg", 16)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.booleans()), min_size=1, max_size=40),
+       st.sampled_from([0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 1.0]))
+def test_threshold_for_recall_is_the_largest_score_that_reaches_the_recall(samples, recall):
+    from course_utils.training.probe import threshold_for_recall
+
+    scores = torch.tensor([s / 20 for s, _ in samples])
+    targets = torch.tensor([int(p) for _, p in samples])
+    if targets.sum() == 0:
+        with pytest.raises(ValueError, match="no positive"):
+            threshold_for_recall(scores, targets, recall)
+        return
+    found = lambda t: ((scores >= t) & (targets == 1)).sum().item() / targets.sum().item()  # noqa: E731
+    reaching = [t for t in scores.tolist() if found(t) >= recall - 1e-12]
+    assert threshold_for_recall(scores, targets, recall) == max(reaching)
+
+
+def test_threshold_for_recall_refuses_a_recall_outside_zero_to_one():
+    from course_utils.training.probe import threshold_for_recall
+
+    for recall in (0, 1.5, -0.1, "0.9"):
+        with pytest.raises(ValueError, match=r"\(0, 1\]"):
+            threshold_for_recall(torch.tensor([0.2, 0.8]), torch.tensor([0, 1]), recall)

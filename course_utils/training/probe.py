@@ -2,6 +2,7 @@
 accuracy (the mean of the classes' recalls) and the recall and precision of the class that matters."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -80,3 +81,16 @@ def scores(preds: torch.Tensor, targets: torch.Tensor, num_classes: int, positiv
 def positive_at(probability: torch.Tensor, threshold: float) -> torch.Tensor:
     """1 where the positive class's probability reaches ``threshold``, else 0."""
     return (probability >= threshold).long()
+
+
+def threshold_for_recall(scores: torch.Tensor, targets: torch.Tensor, recall: float) -> float:
+    """The largest threshold t, one of ``scores``, such that calling every sample with a score >= t positive finds
+    at least ``recall`` of the positive samples (``targets`` 1); ties at t count as positive. The k-th largest
+    score of a positive sample, k = ceil(recall x positives)."""
+    if not isinstance(recall, (int, float)) or not 0 < recall <= 1:
+        raise ValueError(f"recall={recall!r}: give a share of the positives in (0, 1], e.g. 0.9")
+    positive = scores[targets == 1]
+    if len(positive) == 0:
+        raise ValueError("no positive sample (target 1) among the targets: a recall needs at least one")
+    needed = max(1, math.ceil(recall * len(positive) - 1e-9))  # 0.7 x 10 is 7.000000000000001 in floating point
+    return positive.sort(descending=True).values[needed - 1].item()
