@@ -13,14 +13,16 @@ from .evaluation import confusion_matrix, per_class_accuracy
 
 
 def fit_head(features: torch.Tensor, targets: torch.Tensor, num_classes: int, seed: int, epochs: int = 30,
-             lr: float = 1e-2, class_weights: torch.Tensor | None = None, batch_size: int = 64) -> nn.Module:
-    """A linear head (features standardised by the training set's mean and SD) trained with AdamW and
-    cross-entropy (``class_weights`` per class, if given), shuffled by a generator seeded with ``seed``."""
+             lr: float = 1e-2, class_weights: torch.Tensor | None = None, batch_size: int = 64,
+             weight_decay: float = 1e-4) -> nn.Module:
+    """A linear head (features standardised by the training set's mean and SD) trained with AdamW
+    (``weight_decay``) and cross-entropy (``class_weights`` per class, if given), shuffled by a generator seeded
+    with ``seed``."""
     with torch.random.fork_rng():  # seeded without changing the caller's random stream
         torch.manual_seed(seed)
         mean, std = features.mean(0), features.std(0).clamp_min(1e-6)
         head = nn.Sequential(_Standardise(mean, std), nn.Linear(features.shape[1], num_classes))
-        optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+        optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
         loss_fn = nn.CrossEntropyLoss(weight=class_weights)
         loader = DataLoader(TensorDataset(features, targets), batch_size=batch_size, shuffle=True,
                             generator=torch.Generator().manual_seed(seed))
