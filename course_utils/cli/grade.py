@@ -1,8 +1,9 @@
 """`course grade`: every notebook in its own fresh process, killed at a wall-clock limit, several at once; a table,
 a summary per exercise across submissions, reports, and the learner's progress when no path is given.
 
-The processes are forked from a server that imported PyTorch, the checker and IPython once (multiprocessing's
-forkserver): each notebook still starts from a clean copy of the library, without paying about 4 s of imports."""
+On Linux the processes are forked from a server that imported PyTorch, the checker and IPython once
+(multiprocessing's forkserver, cli/workers.py): each notebook still starts from a clean copy of the library,
+without paying about 4 s of imports. Elsewhere each is a new interpreter."""
 from __future__ import annotations
 
 import json

@@ -194,15 +194,6 @@ def paper_split(dataset: SolarCells, seed: int = 0) -> dict[str, list[int]]:
     return stratified_split(dataset.strata(), {"train": 0.75, "test": 0.25}, seed)
 
 
-def describe(dataset: SolarCells, indices: list[int] | None = None) -> str:
-    """Counts per class and per type, e.g. for a split."""
-    indices = range(len(dataset)) if indices is None else indices
-    classes = Counter(dataset.classes[dataset.targets[i]] for i in indices)
-    types = Counter(dataset.types[i] for i in indices)
-    return (f"{len(indices)} cells: " + ", ".join(f"{classes[name]} {name}" for name in dataset.classes)
-            + "; " + ", ".join(f"{types[name]} {name}" for name in sorted(types)))
-
-
 def write_class_folders(target: Path, labels: str = "binary", progress: bool = True) -> dict[str, int]:
     """Copy every cell into ``target/<class>/`` (a new or empty folder) with an ATTRIBUTION.txt; returns the
     number of files per class."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import pickle
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -79,7 +78,3 @@ def cell_features(source: str, size: int, progress: bool = True) -> tuple[torch.
     atomic_save(features, path)
     return features, f"{what}, {size} px ({time.perf_counter() - start:.0f} s to compute, now cached)"
 
-
-def cached_feature_files() -> list[Path]:
-    """The cell features this machine has cached."""
-    return sorted((cache_dir() / "features").glob("elpv-*.pt"))
