@@ -12,6 +12,7 @@ from course_utils.runtime import cpu_count, course_env
 # pytest-xdist hands whole files to workers in collection order: a long file that starts last would finish alone.
 SLOWEST_FIRST = (
     "notebooks/07_partial_fine_tuning.ipynb",
+    "notebooks/10_solar_cell_defects.ipynb",
     "tests/test_mistakes.py",
     "tests/test_cli_grade_submissions.py",
     "tests/test_hostile.py",

@@ -9,9 +9,9 @@ import torch
 PALETTE_COLOURS = 128  # enough for photos at thumbnail size; a quarter of the bytes of a full-colour PNG
 
 
-def show_figure(figure) -> None:
-    """Show a Matplotlib figure: in Jupyter as a PNG reduced to a 128-colour palette (legible, small in the
-    saved notebook); elsewhere with plt.show()."""
+def show_figure(figure, colors: int = PALETTE_COLOURS) -> None:
+    """Show a Matplotlib figure: in Jupyter as a PNG reduced to a palette of ``colors`` colours (legible, small in
+    the saved notebook); elsewhere with plt.show()."""
     import matplotlib.pyplot as plt
 
     try:
@@ -28,7 +28,7 @@ def show_figure(figure) -> None:
     figure.savefig(buffer, format="png", dpi=figure.dpi, bbox_inches="tight")
     plt.close(figure)
     compact = io.BytesIO()
-    Image.open(buffer).convert("RGB").quantize(colors=PALETTE_COLOURS, dither=Image.Dither.NONE).save(
+    Image.open(buffer).convert("RGB").quantize(colors=colors, dither=Image.Dither.NONE).save(
         compact, format="PNG", optimize=True)
     display(DisplayImage(data=compact.getvalue(), format="png"))
 

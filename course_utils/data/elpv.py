@@ -7,6 +7,7 @@ Images: CC BY-NC-SA 4.0 (not for commercial use); the reader's code: Apache-2.0.
 """
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from collections import Counter
@@ -15,10 +16,14 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .folders import open_rgb
+from .generated import cache_dir
 
 PACKAGE = "elpv-dataset"
 PINNED = "1.0.0.post1"
@@ -211,3 +216,27 @@ def write_class_folders(target: Path, labels: str = "binary", progress: bool = T
         f"{LICENCE}\nPlease cite:\n" + "\n".join(f"- {c}" for c in CITATIONS) + "\n")
     counts = Counter(dataset.classes[t] for t in dataset.targets)
     return {name: counts[name] for name in dataset.classes}
+
+
+def presized(size: int, progress: bool = True) -> torch.Tensor:
+    """Every cell decoded once and resized to ``size`` x ``size`` px: a uint8 tensor [2624, 1, size, size] in
+    labels.csv order (the cells are grayscale: one channel), cached on this machine. Training from it skips the
+    PNG decoding and resizing that would otherwise be paid again in every epoch."""
+    path = cache_dir() / "elpv" / f"pixels-{size}px-{installed_version()}.pt"
+    if path.is_file():
+        try:
+            return torch.load(path, weights_only=True)
+        except (OSError, RuntimeError, EOFError) as exc:
+            print(f"{path.name} is unreadable ({type(exc).__name__}); decoding the cells again.")
+    cells = read_cells()
+    pixels = torch.empty(len(cells), 1, size, size, dtype=torch.uint8)
+    for index, cell in enumerate(tqdm(cells, desc=f"decoding cells to {size} px", unit="image", disable=not progress,
+                                      mininterval=1)):
+        with Image.open(cell.path) as image:
+            small = image.convert("L").resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
+        pixels[index, 0] = torch.from_numpy(np.asarray(small).copy())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(pixels, temporary)
+    os.replace(temporary, path)
+    return pixels

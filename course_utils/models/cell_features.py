@@ -8,7 +8,7 @@ import time
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from torchvision.models import resnet18
 from torchvision.transforms import InterpolationMode
 
@@ -68,13 +68,32 @@ def cell_features(source: str, size: int, progress: bool = True) -> tuple[torch.
             return torch.load(path, map_location="cpu", weights_only=True), f"{source} features, {size} px (cached)"
         except (OSError, RuntimeError, ValueError, pickle.UnpicklingError, EOFError) as exc:
             print(f"{path.name} is unreadable ({type(exc).__name__}); computing the features again.")
-    with torch.random.fork_rng():  # the random control's seed does not touch the caller's random stream
-        model, preset, what = cell_backbone(source)
-    preset = Preset(crop_size=size, resize_size=size, mean=preset.mean, std=preset.std,
-                    interpolation=preset.interpolation)
     start = time.perf_counter()
-    loader = DataLoader(SolarCells(transform=preset), batch_size=64)
-    features = extract_features(model, loader, progress=progress, desc=f"{source} features, {size} px").tensors[0]
+    features, what = features_of_cells(source, size, progress=progress)
     atomic_save(features, path)
     return features, f"{what}, {size} px ({time.perf_counter() - start:.0f} s to compute, now cached)"
 
+
+def features_of_cells(source: str, size: int, indices=None, progress: bool = False) -> tuple[torch.Tensor, str]:
+    """([N, D] features of the cells at ``indices`` (all when None), where they came from), computed now and not
+    cached: the whole cell resized to ``size`` px through ``source``'s frozen backbone."""
+    with torch.random.fork_rng():  # the random control's seed and the loader's draws leave the caller's stream alone
+        model, preset, what = cell_backbone(source)
+        preset = Preset(crop_size=size, resize_size=size, mean=preset.mean, std=preset.std,
+                        interpolation=preset.interpolation)
+        cells = SolarCells(transform=preset)
+        if indices is not None:
+            cells = Subset(cells, list(indices))
+        loader = DataLoader(cells, batch_size=64)
+        features = extract_features(model, loader, progress=progress, desc=f"{source} features, {size} px").tensors[0]
+    return features, what
+
+
+def cell_classifier(source: str, size: int, head: nn.Module) -> tuple[nn.Module, Preset]:
+    """(the frozen backbone followed by ``head``, in eval mode; the preset that makes a cell its input at ``size``
+    px): the whole network a head trained on cached features belongs to, e.g. for Grad-CAM."""
+    with torch.random.fork_rng():
+        backbone, preset, _ = cell_backbone(source)
+    preset = Preset(crop_size=size, resize_size=size, mean=preset.mean, std=preset.std,
+                    interpolation=preset.interpolation)
+    return nn.Sequential(backbone, head).eval(), preset

@@ -1,0 +1,1 @@
+"""Lesson 10: exercises, answers and catalogue entries."""
