@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from course_utils.data.elpv import SolarCells, presized
-from course_utils.training import cell_plots, cells as benchmark
+from course_utils.training import cell_analysis, cell_plots, cells as benchmark
 
 matplotlib.use("Agg")
 
@@ -103,7 +103,7 @@ def test_the_small_cnn_trains_from_pixels_and_tta_averages_the_symmetries(data):
 
 def test_the_threshold_chosen_on_validation_is_checked_on_the_test_cells(data):
     cells, _, splits = data
-    study = benchmark.threshold_study(_features(cells, 1.0), cells, splits, recall=0.9)
+    study = cell_analysis.threshold_study(_features(cells, 1.0), cells, splits, recall=0.9)
     for choice in study:
         assert choice.at_test_choice.recall >= 0.9                       # by construction
         assert choice.at_validation_choice.recall > 0.75
@@ -114,10 +114,10 @@ def test_the_threshold_chosen_on_validation_is_checked_on_the_test_cells(data):
 def test_uncertain_levels_and_types_are_reported_for_every_test_cell(data):
     cells, levels, splits = data
     arm = benchmark.probe_arm("x", _features(cells, 0.5), cells, levels, splits, targets="levels", progress=False)
-    groups = benchmark.by_level(arm, levels)
+    groups = cell_analysis.by_level(arm, levels)
     assert list(groups) == levels.classes and sum(map(len, groups.values())) == 2 * 656
     assert sum(groups["3_of_3"]) / len(groups["3_of_3"]) > sum(groups["0_of_3"]) / len(groups["0_of_3"])
-    assert set(benchmark.per_type(arm, cells)) == {"mono", "poly"}
+    assert set(cell_analysis.per_type(arm, cells)) == {"mono", "poly"}
     assert "paper: VGG-19" in benchmark.table([arm])
 
 
@@ -127,8 +127,8 @@ def test_the_figures_draw_without_a_display(data, monkeypatch):
     monkeypatch.setattr(cell_plots, "show_figure", lambda figure, colors=128: drawn.append(figure))
     arm = benchmark.probe_arm("x", _features(cells, 0.5), cells, levels, splits, progress=False)
     cell_plots.plot([benchmark.floor_arm(cells, levels, splits), arm], "title")
-    cell_plots.plot_threshold(benchmark.threshold_study(_features(cells, 1.0), cells, splits)[0])
-    cell_plots.plot_by_level(benchmark.by_level(arm, levels), "title")
+    cell_plots.plot_threshold(cell_analysis.threshold_study(_features(cells, 1.0), cells, splits)[0])
+    cell_plots.plot_by_level(cell_analysis.by_level(arm, levels), "title")
     cell_plots.show_cams(torch.rand(3, 3, 16, 16), torch.rand(3, 4, 4), ["a", "b", "c"], mean=0.5, std=0.25)
     cell_plots.show_examples(levels, per_level=2, pixels=32)
     assert len(drawn) == 5

@@ -9,7 +9,8 @@ from torch.nn import functional as F
 
 from ..data.elpv import SolarCells
 from ..plots import show_figure
-from .cells import PAPER, Arm, ThresholdChoice
+from .cell_analysis import ThresholdChoice
+from .cells import PAPER, Arm
 
 
 def plot(arms: list[Arm], title: str = "") -> None:
@@ -30,7 +31,7 @@ def plot(arms: list[Arm], title: str = "") -> None:
     ax.invert_yaxis()
     ax.set_xlim(0.45, 1.0)
     ax.set_xlabel("on the 656 test cells (dots: the 3 seeds)", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     if title:
         ax.set_title(title, fontsize=10)
     figure.tight_layout()

@@ -94,5 +94,5 @@ def threshold_for_recall(scores: torch.Tensor, targets: torch.Tensor, recall: fl
     positive = scores[targets == 1]
     if len(positive) == 0:
         raise ValueError("no positive sample (target 1) among the targets: a recall needs at least one")
-    needed = max(1, math.ceil(recall * len(positive) - 1e-9))  # 0.7 x 10 is 7.000000000000001 in floating point
+    needed = max(1, math.ceil(recall * len(positive) - 1e-9))  # 0.28 x 25 is 7.000000000000001 in floating point
     return positive.sort(descending=True).values[needed - 1].item()

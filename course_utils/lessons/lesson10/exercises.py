@@ -60,7 +60,7 @@ def grad_cam(model, layer, images, class_idx=None):
         "positive = scores[targets == 1]; k = math.ceil(recall * len(positive)); the answer is the k-th largest "
         "of them: positive.sort(descending=True).values[k - 1]. Check recall and len(positive) first.",
         "if not 0 < recall <= 1 or len(positive) == 0: raise ValueError(...); return "
-        "torch.topk(positive, k).values[-1].item(). (Beware 0.7 x 10 = 7.000000000000001 in floating point: "
+        "torch.topk(positive, k).values[-1].item(). (Beware 0.28 x 25 = 7.000000000000001 in floating point: "
         "subtract a tiny 1e-9 before ceil.)",
     ),
 )

@@ -69,8 +69,9 @@ def _summarize_source(broken: Variant, fixed: Variant) -> str:
     near = abs(b["shapes"] - b["random"]) <= noise
     return (f"the same linear head on 600 training cells, scored on 200 test cells (balanced accuracy, 0.5 = "
             f"chance): the course's shapes backbone {b['shapes']:.3f}, the same network with random weights "
-            f"{b['random']:.3f} (a gap of {b['shapes'] - b['random']:+.3f}, {'within' if near else 'outside'} the "
-            f"±{noise:.3f} that 200 cells can resolve), ImageNet's EfficientNet-Lite0 {f['imagenet']:.3f} "
+            f"{b['random']:.3f} (a gap of {b['shapes'] - b['random']:+.3f}, {'within' if near else 'outside'} "
+            f"±{noise:.3f}, a rough yardstick: two standard errors of one accuracy near 0.5 on 200 cells), "
+            f"ImageNet's EfficientNet-Lite0 {f['imagenet']:.3f} "
             f"({f['imagenet'] - b['shapes']:+.3f} over the shapes backbone)")
 
 
