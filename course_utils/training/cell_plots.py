@@ -24,13 +24,14 @@ def plot(arms: list[Arm], title: str = "") -> None:
             ax.barh(row + offset, mean, 0.34, color=colour, label=key.replace("_", " ") if row == 0 else None)
             ax.plot([getattr(s.result, key) for s in arm.seeded], [row + offset] * len(arm.seeded), "k.",
                     markersize=4)
-            ax.text(mean + 0.005, row + offset, f"{mean:.3f}", va="center", fontsize=8)
+            right = max([mean] + [getattr(s.result, key) for s in arm.seeded])  # past the bar and its dots
+            ax.text(right + 0.006, row + offset, f"{mean:.3f}", va="center", fontsize=8)
     for (name, value), style in zip(PAPER, ("--", ":")):
         ax.axvline(value, color="black", linestyle=style, linewidth=1, label=f"{name} {value:.2%}")
     ax.set_yticks(range(len(arms)), [arm.name for arm in arms], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0.45, 1.0)
-    ax.set_xlabel("on the 656 test cells (dots: the 3 seeds)", fontsize=9)
+    ax.set_xlabel("on the 656 test cells (dots: the 3 seeds; the axis starts at 0.45)", fontsize=9)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     if title:
         ax.set_title(title, fontsize=10)
@@ -59,7 +60,7 @@ def plot_threshold(choice: ThresholdChoice, recall: float = 0.9) -> None:
     ax.set_xlabel("threshold on the defect probability (log scale)", fontsize=9)
     ax.set_ylim(0, 1.02)
     ax.set_title(f"seed {choice.seed}: the 656 test cells", fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     show_figure(figure)
 
@@ -83,21 +84,25 @@ def plot_by_level(groups: dict[str, list[float]], title: str = "") -> None:
 
 def show_cams(images: torch.Tensor, maps: torch.Tensor, titles: list[str], mean: float, std: float,
               columns: int = 4) -> None:
-    """Each cell (grayscale) above its Grad-CAM map laid over it, upsampled to the cell's size."""
+    """Each cell (grayscale) with its Grad-CAM map laid over it, upsampled to the cell's size, and one colour bar
+    (0: nothing for the class, 1: the map's maximum)."""
     import matplotlib.pyplot as plt
 
     rows = math.ceil(len(images) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.3 * rows), squeeze=False, dpi=72)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 3.3 * rows), squeeze=False, dpi=60)
     upsampled = F.interpolate(maps[:, None], size=images.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    shown = None
     for ax, image, cam, title in zip(axes.flat, images, upsampled, titles):
         ax.imshow((image[0] * std + mean).clamp(0, 1), cmap="gray")
-        ax.imshow(cam, cmap="jet", alpha=0.4, vmin=0, vmax=1)
-        ax.set_title(title, fontsize=8)
+        shown = ax.imshow(cam, cmap="jet", alpha=0.35, vmin=0, vmax=1)
+        ax.set_title(title, fontsize=11)
     for ax in axes.flat:
         ax.set_xticks(())
         ax.set_yticks(())
     figure.tight_layout()
-    show_figure(figure)
+    if shown is not None:
+        figure.colorbar(shown, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01).ax.tick_params(labelsize=10)
+    show_figure(figure, colors=64)
 
 
 def show_examples(levels: SolarCells, per_level: int = 4, seed: int = 0, pixels: int = 100) -> None:
