@@ -81,9 +81,11 @@ def test_four_level_targets_and_class_weights_give_binary_predictions(data):
             assert ((s.defect_probability >= 0) & (s.defect_probability <= 1)).all()
 
 
-def test_balanced_weights_make_each_class_weigh_the_same_in_total():
+def test_class_weights_make_each_class_weigh_the_same_in_total():
+    from course_utils.data.imbalance import class_weights
+
     targets = torch.tensor([0] * 90 + [1] * 10 + [2] * 20)
-    weights = benchmark.balanced_weights(targets, 3)
+    weights = class_weights(targets, 3)
     totals = [weights[k] * (targets == k).sum() for k in range(3)]
     assert torch.allclose(torch.stack(totals), torch.full((3,), 40.0))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..models.backbone import atomic_write
+from ..paths import atomic_write
 from .contract import Variant
 
 STORE_ENV = "COURSE_SYMPTOM_STORE"

@@ -7,7 +7,6 @@ Images: CC BY-NC-SA 4.0 (not for commercial use); the reader's code: Apache-2.0.
 """
 from __future__ import annotations
 
-import os
 import random
 import shutil
 from collections import Counter
@@ -22,6 +21,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from ..paths import atomic_write
 from .folders import open_rgb
 from .generated import cache_dir
 
@@ -235,8 +235,5 @@ def presized(size: int, progress: bool = True) -> torch.Tensor:
         with Image.open(cell.path) as image:
             small = image.convert("L").resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
         pixels[index, 0] = torch.from_numpy(np.asarray(small).copy())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(pixels, temporary)
-    os.replace(temporary, path)
+    atomic_write(path, lambda temporary: torch.save(pixels, temporary))
     return pixels

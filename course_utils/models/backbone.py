@@ -11,12 +11,10 @@ import argparse
 import copy
 import hashlib
 import json
-import os
 import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +22,7 @@ from torchvision.models import resnet18
 from tqdm.auto import tqdm
 
 from ..data.generated import SOURCE_TASK, TaskSpec, cache_dir, task_arrays
-from ..paths import ASSETS
+from ..paths import ASSETS, atomic_write
 
 SHIPPED = ASSETS / "course_resnet18.pt"
 MANIFEST = ASSETS / "course_resnet18.json"  # the shipped file's SHA-256 and metadata
@@ -243,15 +241,6 @@ def _evaluate(run: _Run) -> float:
         predictions = torch.cat([run.model(run.prepare(run.val_x[i:i + 256], False)).argmax(1)
                                  for i in range(0, len(run.val_x), 256)])
     return (predictions == run.val_y).float().mean().item()
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """``write(temporary)``, then the temporary file renamed to ``path``: the file is whole or not there, even when
-    a run is killed while writing or two processes (test workers, comparison workers) write the same file at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    write(temporary)
-    temporary.replace(path)
 
 
 def atomic_save(obj, path: Path) -> None:

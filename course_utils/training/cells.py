@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ..data.elpv import SolarCells, paper_split, stratified_split
+from ..data.imbalance import class_weights
 from .comparison import Comparison
 from .finetune import Run
 from .probe import Scores, fit_head, probabilities, scores
@@ -115,12 +116,6 @@ def _choose(features, y, split, class_weights, num_classes) -> tuple[int, float,
     return best[1], best[2], best[3]
 
 
-def balanced_weights(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Loss weights that make every class count as much as the others in total: n / (K x n_class)."""
-    counts = torch.bincount(targets, minlength=num_classes).float()
-    return len(targets) / (num_classes * counts.clamp_min(1))
-
-
 def probe_arm(name: str, features: torch.Tensor, cells: SolarCells, levels: SolarCells, splits: Splits,
               weighted: bool = False, targets: str = "binary", progress: bool = True) -> Arm:
     """A linear head on frozen ``features`` per seed: settings chosen on the validation cells, then fitted on all
@@ -130,7 +125,7 @@ def probe_arm(name: str, features: torch.Tensor, cells: SolarCells, levels: Sola
     k, y = (4, y4) if targets == "levels" else (2, truth)
     for seed, split in tqdm(splits.by_seed.items(), desc=name, unit="seed", disable=not progress, leave=False):
         start = time.perf_counter()
-        weights = balanced_weights(y[split["train"]], k) if weighted else None
+        weights = class_weights(y[split["train"]], k) if weighted else None
         epochs, decay, validation = _choose(features, y, split, weights, k)
         head = fit_head(features[split["train"]], y[split["train"]], k, seed=seed, epochs=epochs, weight_decay=decay,
                         class_weights=weights)

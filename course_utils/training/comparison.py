@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.generated import cache_dir
-from ..models.backbone import atomic_write
+from ..paths import atomic_write
 from .finetune import STRATEGIES, ComparisonData, Run, Strategy, augmented, train_strategy
 from .parallel import RunPool, worker_count
 
