@@ -90,8 +90,22 @@ def test_cached_training_gives_the_same_run_as_training_through_the_network(data
 def test_fine_tune_returns_the_model_in_eval_mode_with_its_final_correctness(data):
     model, run = fine_tune(data, STRATEGIES[2], seed=0, epochs=1)
     assert not any(m.training for m in model.modules())
-    assert sum(run.val_correct) / len(run.val_correct) == run.val_accuracy[-1]
+    assert sum(run.val_correct) / len(run.val_correct) == run.accuracy
+    watched = data.watched().tolist()
+    assert sum(run.val_correct[i] for i in watched) / len(watched) == run.val_accuracy[-1]
     assert run.drift == 0 and run.drift_layer4 > 0
+
+
+@pytest.mark.parametrize("strategy", [STRATEGIES[-1], STRATEGIES[3]], ids=lambda s: s.name)
+def test_watching_fewer_validation_images_changes_the_curve_not_the_run(data, strategy):
+    every = dataclasses.replace(data, watch_per_class=None, _cache={})
+    few = dataclasses.replace(data, watch_per_class=1, _cache={})
+    assert every.watched().tolist() == list(range(len(data.val))) and few.watched().tolist() == [0, 1, 2]
+    all_seen = train_strategy(every, strategy, seed=0, epochs=4, progress=False)
+    one_each = train_strategy(few, strategy, seed=0, epochs=4, progress=False)
+    assert one_each.val_correct == all_seen.val_correct and one_each.accuracy == all_seen.accuracy
+    assert one_each.train_accuracy == all_seen.train_accuracy and one_each.drift == all_seen.drift
+    assert all(a in (0, 1 / 3, 2 / 3, 1) for a in one_each.val_accuracy)
 
 
 def test_frozen_batchnorm_left_training_cannot_be_cached(data):
@@ -110,7 +124,7 @@ def test_comparison_summarises_every_strategy_over_seeds(data):
     comparison = compare(data, STRATEGIES[:2], seeds=(0, 1), epochs=1, progress=False, workers=1)
     assert comparison.strategies == ["scratch", "head only"]
     row = comparison["head only"]
-    finals = [r.val_accuracy[-1] for r in comparison.runs if r.strategy == "head only"]
+    finals = [sum(r.val_correct) / len(r.val_correct) for r in comparison.runs if r.strategy == "head only"]
     assert row.final == finals and math.isclose(row.mean, sum(finals) / 2)
     assert "head only" in comparison.table() and "±" in comparison.table()
     assert any(line.startswith("transfer vs scratch") for line in verdicts(comparison))

@@ -279,8 +279,8 @@ def test_full_finetune_tiny_data(reports):
     report = reports["full_finetune_tiny_data"]
     broken, fixed = report.broken.values, report.fixed.values
     assert report.broken.error is None and report.fixed.error is None
-    # measured 1 / 2 threads (7 epochs): broken train 0.93 / 0.93, broken val 0.42 / 0.44, fixed val 0.92 / 0.92,
-    # drift ratio 21.9 / 21.9: margins 0.13, 0.28 (gap 0.48-0.50 against 0.2), 0.22 and 4x
+    # measured at 1 thread (7 epochs; the fix lowers only the backbone's rate): broken train 0.93, broken val 0.42,
+    # fixed val 0.96, drift ratio 21.9: margins 0.13, 0.34 (gap 0.54 against 0.2), 0.26 and 4x
     assert broken["train_accuracy"][-1] >= 0.8                       # it still fits the 40 training images
     assert broken["val_accuracy"][-1] < fixed["val_accuracy"][-1] - 0.2
     assert fixed["val_accuracy"][-1] > 0.7

@@ -85,7 +85,8 @@ def features_of_cells(source: str, size: int, indices=None, progress: bool = Fal
         if indices is not None:
             cells = Subset(cells, list(indices))
         loader = DataLoader(cells, batch_size=64)
-        features = extract_features(model, loader, progress=progress, desc=f"{source} features, {size} px").tensors[0]
+        features = extract_features(model, loader, progress=progress, desc=f"{source} features, {size} px",
+                                    channels_last=True).tensors[0]
     return features, what
 
 

@@ -194,7 +194,7 @@ def imagenet_features(root: str | Path, size: int = 224, splits: tuple[str, ...]
     for split in splits:
         loader = DataLoader(datasets.ImageFolder(root / split, transform=preset), batch_size=25)
         result.append(extract_features(model, loader, progress=progress, desc=f"ImageNet features, {split}, {size} px",
-                                       leave=True))
+                                       leave=True, channels_last=True))
     atomic_save([list(d.tensors) for d in result], path)
     return tuple(result)
 

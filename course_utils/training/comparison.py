@@ -20,7 +20,8 @@ from .parallel import RunPool, worker_count
 
 @dataclass(frozen=True)
 class Summary:
-    """A strategy over its seeds: final validation accuracy (mean, sample std, per seed), cost and drift."""
+    """A strategy over its seeds: final accuracy on every validation image (mean, sample std, per seed), cost
+    and drift."""
 
     strategy: str
     mean: float
@@ -88,7 +89,7 @@ class Comparison:
 
     def __getitem__(self, name: str) -> Summary:
         runs = self._runs(name)
-        final = [r.val_accuracy[-1] for r in runs]
+        final = [r.accuracy for r in runs]
         mean = lambda values: statistics.fmean(values)  # noqa: E731
         return Summary(name, mean(final), statistics.stdev(final) if len(final) > 1 else 0.0, final,
                        mean(r.train_accuracy[-1] for r in runs), mean(r.seconds for r in runs),
@@ -107,7 +108,7 @@ class Comparison:
         per_image, per_seed = differences.mean(0), differences.mean(1)
         image_error = per_image.std().item() / math.sqrt(len(per_image))
         seed_error = per_seed.std().item() / math.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
-        ahead = sum(runs_a[s].val_accuracy[-1] > runs_b[s].val_accuracy[-1] for s in seeds)
+        ahead = sum(runs_a[s].accuracy > runs_b[s].accuracy for s in seeds)
         return Gap(a, b, per_image.mean().item(), image_error, seed_error, ahead, len(seeds))
 
     def best(self, pretrained_only: bool = True) -> str:
@@ -127,7 +128,8 @@ class Comparison:
         return "\n".join(lines)
 
     def spread(self, name: str, epoch: int) -> float:
-        """Highest minus lowest validation accuracy over the seeds of one strategy after ``epoch`` epochs."""
+        """Highest minus lowest accuracy on the watched validation images over the seeds of one strategy after
+        ``epoch`` epochs (the same images at every epoch, so spreads at different epochs compare)."""
         values = [r.val_accuracy[epoch - 1] for r in self._runs(name)]
         return max(values) - min(values)
 
@@ -147,11 +149,11 @@ class Comparison:
             curves.fill_between(epochs, values.min(0).values, values.max(0).values, color=line.get_color(), alpha=0.15)
             finals.scatter(row.final, [row.strategy] * len(row.final), color=line.get_color(), marker=marker, s=30,
                            clip_on=False)
-        curves.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1))
+        curves.set(xlabel="epoch", ylabel="accuracy, watched validation images", ylim=(0, 1))
         curves.set_title("mean over seeds; band: lowest to highest", fontsize=10)
         curves.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
         finals.set_title(f"after epoch {self.epochs}, one dot per seed", fontsize=10)
-        finals.set_xlabel("validation accuracy")
+        finals.set_xlabel("accuracy, all validation images")
         low, high = min(min(r.final) for r in rows), max(max(r.final) for r in rows)
         pad = max(0.02, 0.06 * (high - low))
         finals.set_xlim(low - pad, min(1.0 + pad / 2, high + pad))
@@ -172,14 +174,15 @@ class Comparison:
         show_figure(figure)
 
 
-CACHE_FORMAT = 1  # raise when what a run records, or how strategies train, changes
+CACHE_FORMAT = 2  # raise when what a run records, or how strategies train, changes
 
 
 def _fingerprint(data: ComparisonData, strategies, seeds, epochs: int, augment_best: bool) -> str:
     """A hash of everything a comparison's runs depend on: data, pretrained weights, settings, strategies, torch."""
     digest = hashlib.sha256(repr((CACHE_FORMAT, torch.__version__, [dataclasses.astuple(s) for s in strategies],
                                   tuple(seeds), epochs, augment_best, data.batch_size, data.dropout,
-                                  data.weight_decay, repr(getattr(data.augmented_train, "transform", None)))).encode())
+                                  data.weight_decay, data.watch_per_class,
+                                  repr(getattr(data.augmented_train, "transform", None)))).encode())
     tensors = [*data.train.tensors, *data.val.tensors, *(data.pretrained_state[k] for k in sorted(data.pretrained_state))]
     for tensor in tensors:
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
