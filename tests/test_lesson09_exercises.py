@@ -1,5 +1,6 @@
 """Lesson 09 checks beyond the contract: the folders' odd files, returned types, rounding, changed inputs, global
 RNGs."""
+import glob
 import os
 import random
 from pathlib import Path
@@ -94,6 +95,9 @@ def test_split_odd_files_get_their_own_advice():
     def this_folder_only(folder):                      # subfolders of a class folder missed
         return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith((".png", ".JPG")))
 
+    def one_pattern(folder):                           # a '*.jpg' glob: the .png files are never listed
+        return sorted(glob.glob(os.path.join(folder, "*.jpg")))
+
     def every_entry_a_class(root, fractions, seed):
         for name in sorted(os.listdir(root)):
             os.listdir(os.path.join(root, name))             # README.md is no folder
@@ -102,6 +106,8 @@ def test_split_odd_files_get_their_own_advice():
     assert "lower case" in _failed("split_dataset", lambda r, f, s: _split(r, f, s, files=lower_case_only)).message
     assert "subfolders" in _failed("split_dataset", lambda r, f, s: _split(r, f, s, files=this_folder_only)).message
     assert "no directories" in _failed("split_dataset", every_entry_a_class).message
+    message = _failed("split_dataset", lambda r, f, s: _split(r, f, s, files=one_pattern)).message
+    assert "images in no split" in message and "listed no .png file" in message and "sizes" not in message
 
 
 def _each_pair(change):

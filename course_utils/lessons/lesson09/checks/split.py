@@ -63,17 +63,28 @@ def _placed(result: Any, folder: Folder, root: Path, images: dict, want: str) ->
                        "drawing files with replacement (random.choices).")
     missing = [shown for image, (shown, _) in images.items() if image not in where]
     if missing:
-        upper = all(shown.rsplit(".", 1)[1].isupper() for shown in missing)
-        nested = all(shown.count("/") > 1 for shown in missing)
         raise Mismatch(f"all {len(images)} images in the splits, for {folder.description}",
-                       f"{len(missing)} images in no split, e.g. {missing[0]}",
-                       "compare extensions in lower case: ImageFolder takes .JPG files as it takes .jpg (it tests "
-                       "name.lower().endswith(IMG_EXTENSIONS))." if upper else
-                       "look inside subfolders of a class folder too, as ImageFolder does: os.walk(class_folder) or "
-                       "Path(class_folder).rglob('*')." if nested else
-                       "put every image of every class in one of the splits: the sizes of a class's splits add up "
-                       "to its number of images.")
+                       f"{len(missing)} images in no split, e.g. {missing[0]}", _why_missing(missing, [
+                           images[image][0] for image in where if image in images]))
     return {name: frozenset(pairs) for name, pairs in splits.items()}
+
+
+def _why_missing(missing: list[str], listed: list[str]) -> str:
+    """What the files an answer never listed have in common, as advice: case, another extension, a subfolder."""
+    suffix = lambda shown: shown.rsplit(".", 1)[-1] if "." in shown.rsplit("/", 1)[-1] else ""  # noqa: E731
+    if all(suffix(shown).isupper() for shown in missing):
+        return ("compare extensions in lower case: ImageFolder takes .JPG files as it takes .jpg (it tests "
+                "name.lower().endswith(IMG_EXTENSIONS)).")
+    if all(shown.count("/") > 1 for shown in missing):
+        return ("look inside subfolders of a class folder too, as ImageFolder does: os.walk(class_folder) or "
+                "Path(class_folder).rglob('*').")
+    unlisted = sorted({suffix(shown).lower() for shown in missing} - {suffix(shown).lower() for shown in listed})
+    if unlisted:
+        return (f"your answer listed no .{', .'.join(unlisted)} file at all: take every image ImageFolder reads, "
+                "whatever its extension (datasets.ImageFolder(root).samples, or name.lower().endswith("
+                "IMG_EXTENSIONS)), not one pattern such as '*.jpg'.")
+    return ("put every image of every class in one of the splits: the sizes of a class's splits add up to its "
+            "number of images.")
 
 
 def _judge_labels(placed: Split, folder: Folder, images: dict) -> None:
