@@ -146,6 +146,19 @@ def test_a_seeded_head_on_features_is_reproducible_and_learns(tmp_path):
     assert (probabilities(first, features).argmax(1) == targets).float().mean() > 0.85
 
 
+@pytest.mark.parametrize("n, batch_size", [(130, 64), (128, 64), (5, 8)])
+def test_shuffled_batches_are_those_a_shuffling_dataloader_yields(n, batch_size):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from course_utils.training.probe import shuffled_batches
+
+    ours, theirs = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    loader = DataLoader(TensorDataset(torch.arange(n)), batch_size=batch_size, shuffle=True, generator=theirs)
+    for _ in range(3):  # epoch after epoch, the two generators in step
+        assert [b.tolist() for b in shuffled_batches(n, batch_size, ours)] == [x.tolist() for (x,) in loader]
+    assert torch.equal(ours.get_state(), theirs.get_state())
+
+
 def test_cell_features_are_computed_once_per_machine(tmp_path, monkeypatch):
     from course_utils.models.cell_features import cell_features
 

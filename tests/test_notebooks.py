@@ -102,6 +102,16 @@ def test_lessons_cover_error_paths_and_their_catalogue_entries(path):
     assert len(errors) == len(tagged), "only cells tagged raises-exception may store an error"
 
 
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_the_first_intended_error_says_that_run_all_goes_on(path):
+    """JupyterLab shows `[ ]` on every cell queued after an error until it runs: a learner who pressed Run All
+    must read, before the first intended error, that the run goes on."""
+    cells = nbformat.read(path, as_version=4).cells
+    first = next(i for i, c in enumerate(cells) if "raises-exception" in c.metadata.get("tags", []))
+    assert cells[first - 1].cell_type == "markdown" and "Run All" in cells[first - 1].source, (
+        f"say before cell {first} that Run All goes on after the intended error")
+
+
 def test_notebooks_are_valid_json_with_ids():
     for path in ALL:
         nbformat.validate(nbformat.read(path, as_version=4))

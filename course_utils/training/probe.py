@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from .evaluation import confusion_matrix, per_class_accuracy
 
@@ -24,15 +23,25 @@ def fit_head(features: torch.Tensor, targets: torch.Tensor, num_classes: int, se
         head = nn.Sequential(_Standardise(mean, std), nn.Linear(features.shape[1], num_classes))
         optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
         loss_fn = nn.CrossEntropyLoss(weight=class_weights)
-        loader = DataLoader(TensorDataset(features, targets), batch_size=batch_size, shuffle=True,
-                            generator=torch.Generator().manual_seed(seed))
+        order = torch.Generator().manual_seed(seed)
         head.train()
         for _ in range(epochs):
-            for x, y in loader:
+            for batch in shuffled_batches(len(targets), batch_size, order):
                 optimizer.zero_grad()
-                loss_fn(head(x), y).backward()
+                loss_fn(head(features[batch]), targets[batch]).backward()
                 optimizer.step()
     return head.eval()
+
+
+def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """One epoch's index batches, the ones DataLoader(TensorDataset(...), batch_size, shuffle=True,
+    generator=generator) yields, drawn from ``generator`` as it draws them (a seed for its workers, the epoch's
+    permutation, then RandomSampler's permutation for a remainder of 0 samples), without its per-sample fetching
+    and collating: the same batches, several times faster on small features (a test compares the two)."""
+    torch.empty((), dtype=torch.int64).random_(generator=generator)
+    order = torch.randperm(n, generator=generator)
+    torch.randperm(n, generator=generator)
+    return order.split(batch_size)
 
 
 class _Standardise(nn.Module):
