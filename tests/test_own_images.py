@@ -1,6 +1,7 @@
 """Lesson 09's pipeline: splitting one folder, the data checks, every image mode, class weights, the recipe's
 resumable training, predictions to CSV; and the lesson itself run top to bottom on a messy folder of JPEGs."""
 import csv
+import math
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ from course_utils import check_exercise, preflight
 from course_utils.tools.execute_notebooks import fresh_cache
 from course_utils.data.folders import (FileListDataset, audit, class_counts, class_files, images_folder, load_splits,
                                       open_rgb, save_splits, split_files)
-from course_utils.data.imbalance import class_weights, make_rare, rare_and_others, rare_class_study
+from course_utils.data.imbalance import class_weights, make_rare, rare_and_others, rare_class_study, rare_gain
 from course_utils.data.messy import CORRUPT_NAME, MESSY_COUNTS, messy_folder
 from course_utils.training.recipe import (BACKBONES, Recipe, feature_extractor, fit_recipe, load_best, new_model,
                                          predict_files)
@@ -150,6 +151,17 @@ def test_weighting_measures_rare_class_recall():
     assert all(recalls.shape == (3, 2, 3) for recalls in study.values())
     rare, others = rare_and_others(study["all images"])
     assert rare.shape == others.shape == (3,) and bool(((0 <= rare) & (rare <= 1)).all())
+
+
+def test_the_rare_class_gain_is_paired_with_an_error_over_the_classes():
+    plain = torch.tensor([[[0.2, 0.9], [0.4, 0.9]], [[0.9, 0.1], [0.9, 0.3]]])      # [rare class, seed, class]
+    better = plain.clone()
+    better[0, :, 0] += torch.tensor([0.2, 0.0])                                     # class 0 rare: +0.2, +0.0
+    better[1, :, 1] += torch.tensor([0.4, 0.2])                                     # class 1 rare: +0.4, +0.2
+    gain, error, higher, heads = rare_gain({"plain": plain, "better": better}, "better", "plain")
+    per_class = torch.tensor([0.1, 0.3])
+    assert math.isclose(gain, 0.2, abs_tol=1e-6) and (higher, heads) == (3, 4)
+    assert math.isclose(error, (per_class.std() / math.sqrt(2)).item(), rel_tol=1e-5)
 
 
 @pytest.fixture(scope="module")

@@ -85,3 +85,15 @@ def rare_and_others(recalls: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     rare = torch.stack([recalls[k, :, k] for k in range(count)]).nanmean(1)
     others = torch.stack([torch.cat([recalls[k, :, :k], recalls[k, :, k + 1:]], 1).nanmean() for k in range(count)])
     return rare, others
+
+
+def rare_gain(study: dict[str, torch.Tensor], better: str, than: str) -> tuple[float, float, int, int]:
+    """How much way ``better`` lifted the rare class's recall over way ``than``, paired (the same rare class, seed
+    and images): (mean gain, its standard error over the classes, heads where ``better`` was higher, heads). The
+    error is taken over the classes' mean gains, since a class's 3 seeds share its validation images."""
+    gains = (torch.stack([study[better][k, :, k] for k in range(study[better].shape[0])])
+             - torch.stack([study[than][k, :, k] for k in range(study[than].shape[0])]))  # [class, seed]
+    per_class = gains.nanmean(1)
+    error = (per_class.std() / len(per_class) ** 0.5).item() if len(per_class) > 1 else float("nan")
+    return per_class.mean().item(), error, int((gains > 0).sum()), int(gains.isfinite().sum())
+

@@ -209,16 +209,17 @@ def pretrained_resnet18(mode: str | None = None, progress: bool = True) -> tuple
 def training_transforms(weights, device: torch.device, images_px: int = 64):
     """(preset, note) for lessons that train many runs: the weights' own preset, except that on a CPU a preset
     larger than the images themselves (ImageNet's 224 px for 64-px images) is scaled down to the images' size,
-    which adds no detail and is about 10 times cheaper but may cost accuracy (ImageNet features are tuned to their
-    object scale); ``note`` says what changed, or is None."""
+    which adds no detail and is about 10 times cheaper but can cost accuracy (ImageNet features are tuned to their
+    object scale: lesson 07 measured 0.929 at 224 px against 0.805 at 64 px); ``note`` says what changed, or None."""
     crop = _first(getattr(weights.transforms(), "crop_size", images_px))
     if device.type != "cpu" or crop <= images_px:
         return weights.transforms(), None
     return (weights.transforms(crop_size=images_px, resize_size=images_px),
             f"on this CPU, inputs are {images_px} px (the images' own size) instead of the weights' {crop} px: "
             f"upscaling adds no detail and would make every run about {round((crop / images_px) ** 2)}x slower, but "
-            f"ImageNet features are tuned to objects at {crop} px, so the smaller input may cost accuracy "
-            f"(not measured here)")
+            f"ImageNet features are tuned to objects at {crop} px, so the smaller input can cost accuracy (lesson "
+            f"07 measured it for EfficientNet-Lite0's frozen features on the course's shapes: 0.929 at 224 px, "
+            f"0.805 at 64 px; measure it on your images)")
 
 
 def _first(size) -> int:
