@@ -160,6 +160,27 @@ def test_paired_gap_adds_the_image_and_the_seed_components():
     assert same.gap == 0 and same.z == 0 and same.verdict == "within noise"
 
 
+def test_the_gap_picture_draws_the_comparisons_own_numbers(monkeypatch):
+    import matplotlib
+
+    from course_utils import plots
+    from course_utils.training.gap_plot import plot_gap
+
+    matplotlib.use("Agg")
+    shown = []
+    monkeypatch.setattr(plots, "show_figure", lambda figure, **_: shown.append(figure))
+    g = torch.Generator().manual_seed(1)
+    a = [(torch.rand(50, generator=g) < 0.8).tolist() for _ in range(3)]
+    b = [(torch.rand(50, generator=g) < 0.6).tolist() for _ in range(3)]
+    comparison = Comparison([_run("a", s, a[s]) for s in range(3)] + [_run("b", s, b[s]) for s in range(3)], 1)
+    plot_gap(comparison, "a", "b")
+    gap = comparison.gap("a", "b")
+    seeds, band = shown[0].axes
+    assert f"z = {gap.z:+.2f}" in band.get_title() and gap.verdict in band.get_title()
+    assert [label.get_text() for label in band.get_yticklabels()] == ["SE from images", "SE from seeds", "SE from both"]
+    assert len(seeds.lines) >= 3  # one line per seed
+
+
 def test_seeds_that_disagree_widen_the_error_and_can_cancel_a_verdict():
     # On each seed a beats b on 20 of 200 images, and on one seed b beats a on 40 others: every image alone is
     # a small, consistent-looking difference, but the seeds disagree, so the seed component must show it.
