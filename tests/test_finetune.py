@@ -9,7 +9,8 @@ from torchvision.models import ResNet18_Weights, resnet18
 
 from course_utils.training.comparison import Comparison, cached_comparison_path, compare, verdicts
 from course_utils.training.finetune import (STRATEGIES, ComparisonData, Run, Strategy, augmented, backbone_state,
-                                            fine_tune, new_model, param_groups, train_strategy)
+                                            fine_tune, new_model, param_groups, strategy_named,
+                                            train_strategy)
 from course_utils.models.heads import split_resnet
 from course_utils.models.pretrained import course_weights, training_transforms
 
@@ -39,6 +40,12 @@ class _Flipped(torch.utils.data.Dataset):
 
 
 STRATEGY = {strategy.name: strategy for strategy in STRATEGIES}
+
+
+def test_a_strategy_is_found_by_name_and_a_wrong_name_lists_the_valid_ones():
+    assert strategy_named("last block + head") is STRATEGIES[2]
+    with pytest.raises(KeyError, match="'two-phase'"):
+        strategy_named("two phase")
 
 
 @pytest.mark.parametrize("at", ["layer1", "layer3", "layer4", "avgpool", "fc"])

@@ -64,6 +64,14 @@ STRATEGIES = (
 )
 
 
+def strategy_named(name: str) -> Strategy:
+    """The strategy of STRATEGIES called ``name``, e.g. "last block + head"."""
+    for strategy in STRATEGIES:
+        if strategy.name == name:
+            return strategy
+    raise KeyError(f"no strategy {name!r}; choose one of {', '.join(repr(s.name) for s in STRATEGIES)}")
+
+
 def augmented(strategy: Strategy) -> Strategy:
     """The same strategy trained on randomly augmented images (new crops and flips in every epoch)."""
     return replace(strategy, name=f"{strategy.name}, augmented", augment=True)
