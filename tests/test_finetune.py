@@ -39,9 +39,6 @@ class _Flipped(torch.utils.data.Dataset):
         return (image.flip(-1) if torch.rand(()) < 0.5 else image), label
 
 
-STRATEGY = {strategy.name: strategy for strategy in STRATEGIES}
-
-
 def test_a_strategy_is_found_by_name_and_a_wrong_name_lists_the_valid_ones():
     assert strategy_named("last block + head") is STRATEGIES[2]
     with pytest.raises(KeyError, match="'two-phase'"):
@@ -143,6 +140,14 @@ def _run(name, seed, correct):
     return Run(name, seed, [0.0], [sum(correct) / len(correct)], correct, 1.0, 0.1, 0.2)
 
 
+def _two_strategies(seed: int):
+    """Correctness of strategies "a" (80 % right) and "b" (60 %) on 50 images for 3 seeds, and their Comparison."""
+    g = torch.Generator().manual_seed(seed)
+    a = [(torch.rand(50, generator=g) < 0.8).tolist() for _ in range(3)]
+    b = [(torch.rand(50, generator=g) < 0.6).tolist() for _ in range(3)]
+    return a, b, Comparison([_run("a", s, a[s]) for s in range(3)] + [_run("b", s, b[s]) for s in range(3)], 1)
+
+
 def test_summary_statistics_are_mean_and_sample_std():
     runs = [_run("a", seed, [True] * k + [False] * (10 - k)) for seed, k in enumerate((8, 9, 10))]
     row = Comparison(runs, epochs=1)["a"]
@@ -150,10 +155,7 @@ def test_summary_statistics_are_mean_and_sample_std():
 
 
 def test_paired_gap_adds_the_image_and_the_seed_components():
-    g = torch.Generator().manual_seed(0)
-    a = [(torch.rand(50, generator=g) < 0.8).tolist() for _ in range(3)]
-    b = [(torch.rand(50, generator=g) < 0.6).tolist() for _ in range(3)]
-    comparison = Comparison([_run("a", s, a[s]) for s in range(3)] + [_run("b", s, b[s]) for s in range(3)], 1)
+    a, b, comparison = _two_strategies(seed=0)
     differences = torch.tensor(a, dtype=torch.float) - torch.tensor(b, dtype=torch.float)  # [seed, image]
     per_image, per_seed = differences.mean(0), differences.mean(1)
     gap = comparison.gap("a", "b")
@@ -176,10 +178,7 @@ def test_the_gap_picture_draws_the_comparisons_own_numbers(monkeypatch):
     matplotlib.use("Agg")
     shown = []
     monkeypatch.setattr(plots, "show_figure", lambda figure, **_: shown.append(figure))
-    g = torch.Generator().manual_seed(1)
-    a = [(torch.rand(50, generator=g) < 0.8).tolist() for _ in range(3)]
-    b = [(torch.rand(50, generator=g) < 0.6).tolist() for _ in range(3)]
-    comparison = Comparison([_run("a", s, a[s]) for s in range(3)] + [_run("b", s, b[s]) for s in range(3)], 1)
+    _, _, comparison = _two_strategies(seed=1)
     plot_gap(comparison, "a", "b")
     gap = comparison.gap("a", "b")
     seeds, band = shown[0].axes
@@ -203,9 +202,9 @@ def test_seeds_that_disagree_widen_the_error_and_can_cancel_a_verdict():
 
 
 def test_two_phase_trains_the_head_alone_first_then_the_last_block(data):
-    two_phase = STRATEGY["two-phase"]
+    two_phase = strategy_named("two-phase")
     assert two_phase.phases(10) == [("head", 3), ("layer4", 7)]
-    head_only = train_strategy(data, STRATEGY["head only"], seed=2, epochs=2)
+    head_only = train_strategy(data, strategy_named("head only"), seed=2, epochs=2)
     run = train_strategy(data, two_phase, seed=2, epochs=4)
     assert len(run.val_accuracy) == 4 and run.drift == 0 and run.drift_layer4 > 0
     # nothing outside the head moves in the first phase: its first epochs are head-only training, number for number
@@ -218,19 +217,19 @@ def test_a_head_first_phase_needs_something_to_open_after_it(bad):
     with pytest.raises(ValueError, match="head_epochs"):
         Strategy("odd", pretrained=True, head_lr=1e-3, **bad)
     with pytest.raises(ValueError, match="no epoch"):
-        STRATEGY["two-phase"].phases(3)
+        strategy_named("two-phase").phases(3)
 
 
 def test_two_phase_cached_equals_two_phase_through_the_network(data):
-    cached = train_strategy(data, STRATEGY["two-phase"], seed=1, epochs=4, cached=True)
-    through = train_strategy(data, STRATEGY["two-phase"], seed=1, epochs=4, cached=False)
+    cached = train_strategy(data, strategy_named("two-phase"), seed=1, epochs=4, cached=True)
+    through = train_strategy(data, strategy_named("two-phase"), seed=1, epochs=4, cached=False)
     assert cached.val_accuracy == through.val_accuracy and cached.val_correct == through.val_correct
 
 
 def test_an_augmented_strategy_trains_on_new_draws_and_is_reproducible(data):
-    arm = augmented(STRATEGY["last block + head"])
+    arm = augmented(strategy_named("last block + head"))
     assert arm.name == "last block + head, augmented" and arm.augment and arm.trains == "layer4"
-    plain = train_strategy(data, STRATEGY["last block + head"], seed=0, epochs=2)
+    plain = train_strategy(data, strategy_named("last block + head"), seed=0, epochs=2)
     once, again = (train_strategy(data, arm, seed=0, epochs=2) for _ in range(2))
     assert once == dataclasses.replace(again, seconds=once.seconds)   # same seed, same run
     assert once.drift == 0 and once.drift_layer4 > 0 and once.drift_layer4 != plain.drift_layer4
@@ -240,13 +239,13 @@ def test_an_augmented_strategy_trains_on_new_draws_and_is_reproducible(data):
 
 
 def test_the_high_rate_arms_change_only_the_backbone_rate():
-    assert STRATEGY["last block, high lr"].head_lr == STRATEGY["last block + head"].head_lr
-    assert STRATEGY["full, high lr"].head_lr == STRATEGY["full, low lr"].head_lr
-    assert STRATEGY["full, high lr"].backbone_lr > STRATEGY["full, low lr"].backbone_lr
+    assert strategy_named("last block, high lr").head_lr == strategy_named("last block + head").head_lr
+    assert strategy_named("full, high lr").head_lr == strategy_named("full, low lr").head_lr
+    assert strategy_named("full, high lr").backbone_lr > strategy_named("full, low lr").backbone_lr
 
 
 def test_compare_augments_the_best_pretrained_strategy_from_the_same_seeds(data):
-    strategies = [STRATEGY["scratch"], STRATEGY["head only"], STRATEGY["last block + head"]]
+    strategies = [strategy_named("scratch"), strategy_named("head only"), strategy_named("last block + head")]
     comparison = compare(data, strategies, seeds=(0, 1), epochs=1, progress=False, augment_best=True, workers=1)
     best = comparison.best()
     assert comparison.strategies == ["scratch", "head only", "last block + head", f"{best}, augmented"]
@@ -272,7 +271,7 @@ def test_backbone_state_leaves_out_the_head():
 
 
 def test_runs_in_worker_processes_give_the_numbers_of_one_process(data):
-    strategies = [STRATEGY["scratch"], STRATEGY["head only"], STRATEGY["two-phase"]]
+    strategies = [strategy_named("scratch"), strategy_named("head only"), strategy_named("two-phase")]
     alone = compare(data, strategies, seeds=(0, 1), epochs=4, progress=False, augment_best=True, workers=1)
     side_by_side = compare(data, strategies, seeds=(0, 1), epochs=4, progress=False, augment_best=True, workers=2)
     assert len(alone.runs) == len(side_by_side.runs) == 8
@@ -285,13 +284,13 @@ def test_data_that_cannot_go_to_a_worker_process_trains_in_this_one(data, capsys
     local = ComparisonData(data.train, data.val, data.num_classes, data.pretrained_state, batch_size=8,
                            augmented_train=_Flipped(data.train))
     local.augmented_train.note = lambda: None  # a lambda cannot be pickled
-    comparison = compare(local, [STRATEGY["head only"]], seeds=(0,), epochs=1, progress=False, workers=2)
+    comparison = compare(local, [strategy_named("head only")], seeds=(0,), epochs=1, progress=False, workers=2)
     assert "one after another in this process" in capsys.readouterr().out and len(comparison.runs) == 1
 
 
 def test_a_cached_comparison_is_loaded_instead_of_trained_again(data, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
-    strategies = [STRATEGY["head only"]]
+    strategies = [strategy_named("head only")]
     first = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True, workers=1)
     again = compare(data, strategies, seeds=(0,), epochs=1, progress=False, cache=True, workers=1)
     assert "Loaded from this machine's cache" in capsys.readouterr().out

@@ -82,18 +82,21 @@ def rare_and_others(recalls: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """From one way's [rare class, seed, class] recalls: (each class's recall when it was the rare one, the mean
     recall of the other classes meanwhile), both averaged over the seeds, one value per class."""
     count = recalls.shape[0]
-    rare = torch.stack([recalls[k, :, k] for k in range(count)]).nanmean(1)
+    rare = when_rare(recalls).nanmean(1)
     others = torch.stack([torch.cat([recalls[k, :, :k], recalls[k, :, k + 1:]], 1).nanmean() for k in range(count)])
     return rare, others
+
+
+def when_rare(recalls: torch.Tensor) -> torch.Tensor:
+    """From one way's [rare class, seed, class] recalls: [class, seed], each class's recall when it was the rare one."""
+    return torch.stack([recalls[k, :, k] for k in range(recalls.shape[0])])
 
 
 def rare_gain(study: dict[str, torch.Tensor], better: str, than: str) -> tuple[float, float, int, int]:
     """How much way ``better`` lifted the rare class's recall over way ``than``, paired (the same rare class, seed
     and images): (mean gain, its standard error over the classes, heads where ``better`` was higher, heads). The
     error is taken over the classes' mean gains, since a class's 3 seeds share its validation images."""
-    gains = (torch.stack([study[better][k, :, k] for k in range(study[better].shape[0])])
-             - torch.stack([study[than][k, :, k] for k in range(study[than].shape[0])]))  # [class, seed]
+    gains = when_rare(study[better]) - when_rare(study[than])  # [class, seed]
     per_class = gains.nanmean(1)
     error = (per_class.std() / len(per_class) ** 0.5).item() if len(per_class) > 1 else float("nan")
     return per_class.mean().item(), error, int((gains > 0).sum()), int(gains.isfinite().sum())
-

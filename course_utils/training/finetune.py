@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 from torchvision import transforms
 from torchvision.models import resnet18
 
@@ -105,24 +105,20 @@ class ComparisonData:
     def watched(self) -> torch.Tensor:
         """Positions of the validation images the per-epoch curve is measured on: the first ``watch_per_class``
         of every class (every image when None). The final accuracy is always measured on all of them."""
-        return watched(self.val.tensors[1], self.watch_per_class)
+        return first_per_class(self.val.tensors[1], self.watch_per_class)
 
     def clear_cache(self) -> None:
         """Forget cached frozen-layer outputs, so that the next run that needs them pays for computing them."""
         self._cache.clear()
 
 
-def watched(labels: torch.Tensor, per_class: int | None) -> torch.Tensor:
+def first_per_class(labels: torch.Tensor, per_class: int | None) -> torch.Tensor:
     """Positions of the first ``per_class`` samples of every class in ``labels``, in order (all when None)."""
     if per_class is None:
         return torch.arange(len(labels))
     keep = [position for cls in labels.unique().tolist()
             for position in (labels == cls).nonzero().flatten().tolist()[:per_class]]
     return torch.tensor(sorted(keep), dtype=torch.long)
-
-
-def _subset(dataset: TensorDataset, positions: torch.Tensor) -> TensorDataset:
-    return TensorDataset(*(tensor[positions] for tensor in dataset.tensors))
 
 
 def preprocess(dataset, batch_size: int = 125) -> TensorDataset:
@@ -241,7 +237,7 @@ def fine_tune(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, 
         optimizer = torch.optim.AdamW(param_groups(model, strategy.head_lr, strategy.backbone_lr),
                                       weight_decay=data.weight_decay)
         loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order)
-        history = fit(part, loader, DataLoader(_subset(val, watch), batch_size=125), optimizer, phase_epochs,
+        history = fit(part, loader, DataLoader(Subset(val, watch.tolist()), batch_size=125), optimizer, phase_epochs,
                       progress=progress, frozen_bn=frozen_bn)
         train_accuracy += history.train_accuracy
         val_accuracy += history.val_accuracy
@@ -267,7 +263,7 @@ def train_head(name: str, data: ComparisonData, train: TensorDataset, val: Tenso
     start = time.perf_counter()
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=data.weight_decay)
     history = fit(head, DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order),
-                  DataLoader(_subset(val, data.watched()), batch_size=125), optimizer, epochs, progress=progress)
+                  DataLoader(Subset(val, data.watched().tolist()), batch_size=125), optimizer, epochs, progress=progress)
     seconds = time.perf_counter() - start
     head.eval()
     with torch.no_grad():
