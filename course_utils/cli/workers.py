@@ -13,7 +13,7 @@ from ..catalogue.store import STORE_ENV
 from ..runtime import course_env
 
 running: set = set()  # worker processes, killed with everything they started if we stop
-_PRELOAD = ["course_utils.cli.grade_worker", "IPython.core.interactiveshell"]
+_PRELOAD = ["course_utils.cli.grade_worker", "IPython.core.interactiveshell", "course_utils.cli.preload"]
 _server_lock = threading.Lock()
 
 
@@ -38,8 +38,8 @@ def worker_env(threads: int | None = None) -> dict[str, str]:
 
 
 def worker_context(env: dict[str, str]):
-    """The multiprocessing context that starts workers. On Linux, a server that imported PyTorch, the checker and
-    IPython once forks them (started here, once per process, with the workers' environment: OpenMP reads its
+    """The multiprocessing context that starts workers. On Linux, a server that imported PyTorch, torchvision, the
+    checker and IPython once forks them (started here, once per process, with the workers' environment: OpenMP reads its
     settings when PyTorch loads). Elsewhere (forking a process that loaded PyTorch is unsafe on macOS) each worker
     is a fresh interpreter. Call it before any thread starts workers: it changes os.environ for a moment."""
     if not sys.platform.startswith("linux"):
