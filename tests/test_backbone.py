@@ -11,7 +11,7 @@ from course_utils.data.generated import SOURCE_TASK
 from course_utils.models.pretrained import CourseWeights, course_weights
 from helpers import linear_probe_accuracy
 
-TINY = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 32, "val": 4})
+TINY = replace(SOURCE_TASK, name="tiny-source", classes=SOURCE_TASK.classes[:2], per_class={"train": 16, "val": 4})
 TINY_RECIPE = Recipe(epochs=3, batch_size=8)
 
 
