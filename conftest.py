@@ -42,6 +42,7 @@ def pytest_configure(config):
     threads = max(1, cpu_count() // workers) if workers > 1 else None
     for name, value in course_env(threads).items():
         os.environ.setdefault(name, value)
+    _own_cores()
     # The slow catalogue entries run once per test run, in whichever process (worker or notebook kernel) needs one
     # first; the others show that measurement (course_utils/catalogue/store.py). Made by the process that starts
     # the run, before its workers, which inherit it.
@@ -49,6 +50,18 @@ def pytest_configure(config):
 
     if STORE_ENV not in os.environ:
         os.environ[STORE_ENV] = config._course_symptom_store = tempfile.mkdtemp(prefix="course-symptoms-")
+
+
+def _own_cores() -> None:
+    """In a pytest-xdist worker (Linux): this worker, and everything it starts (notebook kernels, their process
+    pools, grading workers), runs on cores of its own, so two workers never share a core and thrash each other's
+    caches; a lesson that trains in several processes then trains in one (course_utils.training.parallel)."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if 1 < count <= len(cores):
+        os.sched_setaffinity(0, cores[int(worker[2:])::count])
 
 
 def pytest_unconfigure(config):
