@@ -12,9 +12,10 @@ STAMP  := $(VENV)/.course-installed
 # Python keeps the bytecode of each module the first time any process imports it (in __pycache__/, git-ignored),
 # even where the shell sets PYTHONDONTWRITEBYTECODE: otherwise every kernel, worker and test process compiles
 # PyTorch's Python files again. Cheaper than compiling all ~10,000 installed files at install time (14 s here), of
-# which the course imports about 3,000.
+# which a test run imports about 4,700.
 COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache PYTHONDONTWRITEBYTECODE=
-# Tests always use the course backbone (never the network) so stored outputs reproduce anywhere;
+# Tests always use the course backbone so stored outputs reproduce anywhere (only lesson 05 tries the original
+# tutorial's download once, into a temporary folder, 5 s at most);
 # a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
 TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 

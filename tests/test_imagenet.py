@@ -1,11 +1,15 @@
 """The offline ImageNet network: the file's hash, its key mapping onto timm, real ImageNet predictions, clear errors."""
+import socket
+
 import pytest
+import timm
 import torch
 from PIL import Image
 
 from course_utils.models.backbone import sha256_of
-from course_utils.models.imagenet import (FILE_SHA256, REINSTALL, imagenet_weights, photo_crops, pretrained_efficientnet_lite0,
-                                   sample_photo_path, timm_state_dict, top_k, weights_file)
+from course_utils.models.imagenet import (ARCHITECTURE, FILE_SHA256, REINSTALL, imagenet_weights, photo_crops,
+                                          pretrained_efficientnet_lite0, sample_photo_path, timm_state_dict,
+                                          timm_weights_file, top_k, weights_file)
 from course_utils.models.pretrained import Preset
 
 
@@ -169,3 +173,16 @@ def test_nothing_touches_the_network(monkeypatch, tmp_path):
     assert len(weights.meta["categories"]) == 1000
     train, _ = imagenet_features(_folder(tmp_path / "images"), size=32, progress=False)
     assert train.tensors[0].shape == (4, 1280)
+
+
+def test_timms_own_loader_reads_the_course_copy_without_the_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the network was touched")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    model = timm.create_model(ARCHITECTURE, pretrained=True, num_classes=5,
+                              pretrained_cfg_overlay=dict(file=str(timm_weights_file())))
+    reference, _ = pretrained_efficientnet_lite0()
+    ours, theirs = model.state_dict(), reference.state_dict()
+    assert model.get_classifier().out_features == 5
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours if not k.startswith("classifier."))

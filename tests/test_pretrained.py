@@ -1,6 +1,7 @@
 """Pretrained weights offline first: ImageNet from the hub cache, forced modes, quick fallback, the course backbone."""
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from course_utils.data.generated import SOURCE_TASK
 from course_utils.data.demo import demo_image
 from course_utils.models.backbone import SHIPPED
 from course_utils.models.pretrained import CourseWeights, describe_weights, pretrained_resnet18, resolve_weights
+from course_utils.models.seed_call import seed_call
 
 SENTINEL = object()
 
@@ -121,3 +123,58 @@ def test_damaged_shipped_backbone_falls_back_to_a_build(tmp_path, monkeypatch, c
     assert built and weights.meta["source_task"] == "fake" and weights.path == built[0]
     assert "damaged" in capsys.readouterr().out
     assert pretrained.course_weights(progress=False).path == built[0] and len(built) == 1  # reused, verified
+
+
+def _closed_port() -> int:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        return closed.getsockname()[1]  # nothing listens here once the socket closes
+
+
+def test_the_tutorials_own_line_offline_gives_no_model_and_says_why(empty_hub):
+    url = f"http://127.0.0.1:{_closed_port()}/resnet18-f37072fd.pth"
+    model, what = seed_call(lambda: torch.hub.load_state_dict_from_url(url, progress=False))
+    assert model is None and "no weights after" in what and "URLError" in what
+
+
+def test_the_tutorials_own_line_gives_up_on_a_silent_server(empty_hub):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts the connection, never answers
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/resnet18-f37072fd.pth"
+    try:
+        model, what = seed_call(lambda: torch.hub.load_state_dict_from_url(url, progress=False), timeout=0.3)
+    finally:
+        server.close()
+    assert model is None and "the limit being 0.3 s" in what and "timed out" in what
+
+
+def test_what_the_tutorials_own_line_downloads_is_removed_afterwards(empty_hub):
+    hub = torch.hub.get_dir()
+    seen = []
+
+    def download():
+        seen.append(torch.hub.get_dir())
+        (Path(seen[0]) / "checkpoints").mkdir(parents=True)
+        (Path(seen[0]) / "checkpoints" / "resnet18-f37072fd.pth").write_bytes(b"weights")
+        return resnet18()
+
+    model, what = seed_call(download)
+    assert isinstance(model, torch.nn.Module) and "downloaded and loaded" in what
+    assert seen[0] != hub and not Path(seen[0]).exists() and torch.hub.get_dir() == hub
+    assert not pretrained.imagenet_cache_file().exists()
+
+
+def test_the_tutorials_own_line_leaves_the_random_stream_as_it_was(empty_hub):
+    url = f"http://127.0.0.1:{_closed_port()}/resnet18-f37072fd.pth"
+
+    def build():
+        model = resnet18()                      # initialising the weights draws random numbers
+        model.load_state_dict(torch.hub.load_state_dict_from_url(url, progress=False))
+        return model
+
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    seed_call(build)
+    assert torch.equal(torch.rand(3), expected)

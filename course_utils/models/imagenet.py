@@ -141,6 +141,17 @@ def pretrained_efficientnet_lite0(path: str | Path | None = None) -> tuple[nn.Mo
     return model.eval(), weights
 
 
+def timm_weights_file() -> Path:
+    """The same weights saved once under timm's own names (in this machine's course cache), for timm's loader:
+    ``timm.create_model(ARCHITECTURE, pretrained=True, pretrained_cfg_overlay=dict(file=str(timm_weights_file())))``
+    reads them there instead of downloading them from the Hugging Face Hub."""
+    target = cache_dir() / "weights" / f"{ARCHITECTURE}-{FILE_SHA256[:12]}.pth"
+    if not target.is_file():
+        model, _ = pretrained_efficientnet_lite0()
+        atomic_save(model.state_dict(), target)
+    return target
+
+
 def sample_photo_path() -> Path:
     """A real photo every install has: Grace Hopper, in matplotlib's sample data."""
     import matplotlib

@@ -14,6 +14,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlparse
 
 import torch
@@ -132,28 +133,36 @@ def imagenet_cache_file() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(_imagenet_url()).path).name
 
 
-def _download_imagenet(timeout: float) -> str | None:
-    """Try to fetch the ImageNet checkpoint within ``timeout`` seconds; return None or why it failed."""
-    url, target = _imagenet_url(), imagenet_cache_file()
-    outcome: dict[str, str | None] = {"error": "timed out"}
+def within_timeout(work: Callable[[], object], timeout: float) -> tuple[object | None, str | None]:
+    """(what ``work()`` returned, None), or (None, why it failed): the network gets ``timeout`` seconds for every
+    connection and read, and a thread bounds the whole wait even where that cannot reach (a stalled DNS lookup)."""
+    outcome: dict = {"value": None, "error": f"timed out after {timeout:g} s"}
 
     def attempt():
         previous = socket.getdefaulttimeout()
         socket.setdefaulttimeout(timeout)  # applies to the connection and every read
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(url, str(target), progress=False)
-            outcome["error"] = None
-        except Exception as exc:  # any network or file error means: fall back
+            outcome["value"], outcome["error"] = work(), None
+        except Exception as exc:  # noqa: BLE001  (any network or file error means: fall back)
             outcome["error"] = f"{type(exc).__name__}: {exc}"
         finally:
             socket.setdefaulttimeout(previous)
 
-    # A thread bounds the wait even where the timeout cannot reach (a stalled DNS lookup).
     worker = threading.Thread(target=attempt, daemon=True)
     worker.start()
     worker.join(timeout + 1)
-    return outcome["error"]
+    return (outcome["value"], outcome["error"]) if not worker.is_alive() else (None, outcome["error"])
+
+
+def _download_imagenet(timeout: float) -> str | None:
+    """Try to fetch the ImageNet checkpoint within ``timeout`` seconds; return None or why it failed."""
+    url, target = _imagenet_url(), imagenet_cache_file()
+
+    def fetch():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(url, str(target), progress=False)
+
+    return within_timeout(fetch, timeout)[1]
 
 
 def weights_mode(mode: str | None = None) -> str:
