@@ -150,7 +150,7 @@ for step in range(40):
         record=("losses", "grad_norms"),
         summarize=_summarize_zero_grad,
         explanation="backward() adds into .grad rather than overwriting it, so without zero_grad each step "
-                    "applies the sum of all past gradients: the effective step keeps growing, overshoots, and "
+                    "applies the sum of all past gradients: the effective step grows until it overshoots, and "
                     "the loss zig-zags. Clearing the gradients first makes every update use only the current batch.",
         plot=_plot_zero_grad,
     ),
@@ -166,7 +166,7 @@ for step in range(40):
         summarize=_summarize_softmax,
         explanation="CrossEntropyLoss applies log-softmax itself. Feeding it probabilities squashes its inputs "
                     "into [0, 1], so even a perfect prediction scores only e^1 against e^0 for the other classes: "
-                    "the loss has a floor above zero and its gradients shrink, so learning is slower. Give the "
+                    "the loss has a floor above zero, and its value no longer says how good the predictions are. Give the "
                     "loss raw logits; apply softmax only when you want probabilities to show.",
         plot=series_plot("losses", "loss", floor=SOFTMAX_FLOOR),
     ),
@@ -180,7 +180,7 @@ for step in range(40):
         summarize=_summarize_lr,
         explanation="Each step moves the weights by lr times the gradient. When that jump is larger than the "
                     "valley the loss sits in, every step lands higher up the opposite wall, the gradients grow, "
-                    "and within a few steps the numbers overflow to inf and then nan. Lower the learning rate "
+                    "and within a few steps the numbers overflow to inf. Lower the learning rate "
                     "(try factors of 10) until the loss falls steadily.",
         plot=series_plot("losses", "loss (log scale)", log=True),
     ),
