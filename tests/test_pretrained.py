@@ -1,6 +1,7 @@
 """Pretrained weights offline first: ImageNet from the hub cache, forced modes, quick fallback, the course backbone."""
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,26 @@ def test_forced_course_mode_never_touches_the_network(empty_hub, no_network, mon
     assert resolve_weights() is SENTINEL
 
 
-def test_refused_download_falls_back_at_once(empty_hub, monkeypatch, capsys):
+def _closed_port() -> int:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]  # nothing listens here once the socket closes
+        return closed.getsockname()[1]  # nothing listens here once the socket closes
+
+
+@contextmanager
+def _silent_port():
+    """A port whose server accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def test_refused_download_falls_back_at_once(empty_hub, monkeypatch, capsys):
+    port = _closed_port()
     monkeypatch.setattr(pretrained, "_imagenet_url", lambda: f"http://127.0.0.1:{port}/resnet18-f37072fd.pth")
     monkeypatch.setattr(pretrained, "course_weights", lambda progress=True: SENTINEL)
     start = time.perf_counter()
@@ -64,19 +81,13 @@ def test_refused_download_falls_back_at_once(empty_hub, monkeypatch, capsys):
 
 
 def test_silent_server_falls_back_within_the_timeout(empty_hub, monkeypatch):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)  # accepts the connection, never answers
-    port = server.getsockname()[1]
-    monkeypatch.setattr(pretrained, "_imagenet_url", lambda: f"http://127.0.0.1:{port}/resnet18-f37072fd.pth")
-    monkeypatch.setattr(pretrained, "DOWNLOAD_TIMEOUT", 0.5)
-    monkeypatch.setattr(pretrained, "course_weights", lambda progress=True: SENTINEL)
-    try:
+    with _silent_port() as port:
+        monkeypatch.setattr(pretrained, "_imagenet_url", lambda: f"http://127.0.0.1:{port}/resnet18-f37072fd.pth")
+        monkeypatch.setattr(pretrained, "DOWNLOAD_TIMEOUT", 0.5)
+        monkeypatch.setattr(pretrained, "course_weights", lambda progress=True: SENTINEL)
         start = time.perf_counter()
         assert resolve_weights("auto") is SENTINEL
         assert time.perf_counter() - start < 2.5
-    finally:
-        server.close()
 
 
 def test_forced_imagenet_without_the_file_says_what_to_do(empty_hub, monkeypatch):
@@ -125,12 +136,6 @@ def test_damaged_shipped_backbone_falls_back_to_a_build(tmp_path, monkeypatch, c
     assert pretrained.course_weights(progress=False).path == built[0] and len(built) == 1  # reused, verified
 
 
-def _closed_port() -> int:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        return closed.getsockname()[1]  # nothing listens here once the socket closes
-
-
 def test_the_tutorials_own_line_offline_gives_no_model_and_says_why(empty_hub):
     url = f"http://127.0.0.1:{_closed_port()}/resnet18-f37072fd.pth"
     model, what = seed_call(lambda: torch.hub.load_state_dict_from_url(url, progress=False))
@@ -138,14 +143,9 @@ def test_the_tutorials_own_line_offline_gives_no_model_and_says_why(empty_hub):
 
 
 def test_the_tutorials_own_line_gives_up_on_a_silent_server(empty_hub):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)  # accepts the connection, never answers
-    url = f"http://127.0.0.1:{server.getsockname()[1]}/resnet18-f37072fd.pth"
-    try:
+    with _silent_port() as port:
+        url = f"http://127.0.0.1:{port}/resnet18-f37072fd.pth"
         model, what = seed_call(lambda: torch.hub.load_state_dict_from_url(url, progress=False), timeout=0.3)
-    finally:
-        server.close()
     assert model is None and "the limit being 0.3 s" in what and "timed out" in what
 
 

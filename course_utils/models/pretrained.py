@@ -136,7 +136,7 @@ def imagenet_cache_file() -> Path:
 def within_timeout(work: Callable[[], object], timeout: float) -> tuple[object | None, str | None]:
     """(what ``work()`` returned, None), or (None, why it failed): the network gets ``timeout`` seconds for every
     connection and read, and a thread bounds the whole wait even where that cannot reach (a stalled DNS lookup)."""
-    outcome: dict = {"value": None, "error": f"timed out after {timeout:g} s"}
+    outcome: dict = {"value": None, "error": None}
 
     def attempt():
         previous = socket.getdefaulttimeout()
@@ -151,7 +151,9 @@ def within_timeout(work: Callable[[], object], timeout: float) -> tuple[object |
     worker = threading.Thread(target=attempt, daemon=True)
     worker.start()
     worker.join(timeout + 1)
-    return (outcome["value"], outcome["error"]) if not worker.is_alive() else (None, outcome["error"])
+    if worker.is_alive():  # still waiting: whatever it sets from now on is not read
+        return None, f"timed out after {timeout:g} s"
+    return outcome["value"], outcome["error"]
 
 
 def _download_imagenet(timeout: float) -> str | None:
