@@ -1,5 +1,6 @@
 """Lesson 09's pipeline: splitting one folder, the data checks, every image mode, class weights, the recipe's
-resumable training, predictions to CSV; and the lesson itself run top to bottom on a messy folder of JPEGs."""
+resumable training on a trunk run once, predictions to CSV; and the lesson itself run top to bottom on real
+solar-cell photographs saved as a messy folder, with each backbone option."""
 import csv
 import math
 from pathlib import Path
@@ -17,8 +18,8 @@ from course_utils.data.folders import (FileListDataset, audit, class_counts, cla
                                       open_rgb, save_splits, split_files)
 from course_utils.data.imbalance import class_weights, make_rare, rare_and_others, rare_class_study, rare_gain
 from course_utils.data.messy import CORRUPT_NAME, MESSY_COUNTS, messy_folder
-from course_utils.training.recipe import (BACKBONES, Recipe, feature_extractor, fit_recipe, load_best, new_model,
-                                         predict_files)
+from course_utils.training.recipe import (BACKBONES, Recipe, default_backbone, feature_extractor, fit_recipe,
+                                         load_best, new_model, predict_files)
 from course_utils.models.pretrained import describe_weights, training_transforms
 from course_utils.training.loop import get_device
 from test_notebooks import this_python_as_kernel  # noqa: F401  (a fixture)
@@ -176,15 +177,20 @@ def small_run(messy):
     return classes, splits, weights, preset, train, val
 
 
-def test_an_interrupted_run_resumes_to_the_same_weights(small_run, tmp_path):
+SHORT = Recipe(head_epochs=1, block_epochs=2, batch_size=8)
+
+
+def trained(small_run, folder, **options):
+    """(model, history): a fresh course-backbone model trained by SHORT on the small run's images."""
     classes, _, _, _, train, val = small_run
-    recipe = Recipe(head_epochs=1, block_epochs=2, batch_size=8)
-    whole, _ = new_model(len(classes), "course")
-    history = fit_recipe(whole, train, val, recipe, tmp_path / "whole", progress=False)
-    first, _ = new_model(len(classes), "course")
-    fit_recipe(first, train, val, recipe, tmp_path / "parts", stop_after=2, progress=False)
-    again, _ = new_model(len(classes), "course")                    # as after a restart
-    resumed = fit_recipe(again, train, val, recipe, tmp_path / "parts", progress=False)
+    model, _ = new_model(len(classes), "course")
+    return model, fit_recipe(model, train, val, SHORT, folder, progress=False, **options)
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(small_run, tmp_path):
+    whole, history = trained(small_run, tmp_path / "whole")
+    trained(small_run, tmp_path / "parts", stop_after=2)
+    again, resumed = trained(small_run, tmp_path / "parts")          # as after a restart: a new model
     assert [row["epoch"] for row in resumed] == [1, 2, 3]
     assert [row["train_loss"] for row in resumed] == [row["train_loss"] for row in history]
     assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), again.state_dict().values()))
@@ -267,12 +273,30 @@ def test_predictions_go_to_a_csv_with_unreadable_files_reported(small_run, messy
     assert all(row["low_confidence"] == (row["probability"] < 0.9) for row in rows[:-1])
 
 
-def test_lesson_runs_top_to_bottom_on_a_messy_folder_of_jpegs(messy, this_python_as_kernel, monkeypatch):  # noqa: F811
-    """The lesson on a folder of JPEGs of mixed sizes and modes, one truncated file, one rare class."""
-    sizes = {Image.open(p).size for p in messy.rglob("*.jpg") if p.name != CORRUPT_NAME}
-    assert len(sizes) > 10 and min(MESSY_COUNTS.values()) * 3 <= max(MESSY_COUNTS.values())
+@pytest.fixture(scope="module")
+def messy_solar_cells(tmp_path_factory):
+    """Real photographs: cells written by `course data elpv` (binary), 16 functional and 10 defective ones, saved the
+    messy way (odd modes, copies, a thumbnail, a truncated upload, a note beside the class folders)."""
+    from course_utils.cli import main
+    written = tmp_path_factory.mktemp("elpv") / "cells"
+    assert main(["data", "elpv", str(written)]) == 0
+    chosen = {"functional": 16, "defective": 10}
+    images = {name: [Image.open(p).copy() for p in sorted((written / name).iterdir())[:count]]
+              for name, count in chosen.items()}
+    return messy_folder(tmp_path_factory.mktemp("photos") / "my_cells", images=images), chosen
+
+
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))
+def test_lesson_runs_top_to_bottom_on_messy_real_photos(backbone, messy_solar_cells, this_python_as_kernel,  # noqa: F811
+                                                        monkeypatch):
+    """The lesson on real solar-cell photographs saved as a messy folder, with each backbone option: the default
+    for a learner's folder (offline: EfficientNet-Lite0) and ResNet-18 set by hand."""
+    folder, chosen = messy_solar_cells
     notebook = nbformat.read(ROOT / "notebooks" / "09_your_own_images.ipynb", as_version=4)
-    monkeypatch.setenv("COURSE_DATA", str(messy))
+    choice = next(c for c in notebook.cells if c.source.startswith("BACKBONE = default_backbone(root)"))
+    if backbone != default_backbone(folder):
+        choice.source = choice.source.replace("BACKBONE = default_backbone(root)", f"BACKBONE = {backbone!r}", 1)
+    monkeypatch.setenv("COURSE_DATA", str(folder))
     with fresh_cache():
         NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
@@ -282,9 +306,10 @@ def test_lesson_runs_top_to_bottom_on_a_messy_folder_of_jpegs(messy, this_python
         expected = "raises-exception" in cell.metadata.get("tags", [])
         assert bool(errors) == expected, f"code cell {index}: {[e.ename + ': ' + e.evalue for e in errors]}"
     text = "\n".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
-    assert f"{len(MESSY_COUNTS)} classes, {sum(MESSY_COUNTS.values()) + 4} image files" in text
+    assert f"2 classes, {sum(chosen.values()) + 4} image files" in text
     assert f"{CORRUPT_NAME}: OSError" in text and "(skipped)" in text
-    assert "test accuracy, measured once" in text
+    assert f"backbone: {backbone}; weights: " in text and "trunk run once" in text
+    assert "test accuracy, measured once" in text and "held-out images got their class" in text
 
 
 def test_short_tracebacks_hide_the_code_torch_generates_at_run_time():
@@ -305,3 +330,105 @@ def test_the_pointer_of_a_generic_mistake_shows_an_existing_entry(name):
     call = result.message.split("See it happen: ")[1].strip()
     arguments = [part.strip(" '\")") for part in call.removeprefix("show_symptom(").split(",")]
     assert run_symptom(*arguments).broken is not None
+
+
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))
+def test_trunk_then_body_then_head_is_the_whole_network(backbone):
+    """The split the trunk cache relies on: the layers below the last block, then the rest, give the model's output."""
+    model, _ = new_model(3, "course", backbone=backbone)
+    parts = BACKBONES[backbone]
+    model.eval()
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        split = getattr(model, parts.head)(parts.body(model, parts.trunk(model, images)))
+        assert torch.allclose(split, model(images), atol=1e-6)
+        before = parts.trunk(model, images)
+        for name, parameter in model.named_parameters():      # what the recipe trains moves: the trunk must not
+            if name.startswith(parts.trained_prefixes()):
+                parameter.add_(1.0)
+        assert torch.equal(parts.trunk(model, images), before)
+        assert not torch.allclose(model(images), split)
+
+
+def test_the_trunk_run_once_gives_the_weights_of_running_every_image_every_epoch(small_run, tmp_path):
+    """With a transform that draws nothing at random, caching changes nothing: bit-identical weights and history."""
+    cached, history = trained(small_run, tmp_path / "cached")
+    plain, reference = trained(small_run, tmp_path / "plain", cache=False)
+    assert [row["train_loss"] for row in history] == [row["train_loss"] for row in reference]
+    assert all(torch.equal(a, b) for a, b in zip(cached.state_dict().values(), plain.state_dict().values()))
+
+
+def test_the_trunk_outputs_are_read_back_and_computed_again_when_an_image_changes(small_run, tmp_path, capsys):
+    classes, splits, _, preset, _, _ = small_run
+    files = tmp_path / "files"
+    samples = []
+    for index, (path, target) in enumerate(splits["train"] + splits["val"]):
+        copy = files / f"{index:03d}{Path(path).suffix}"
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(Path(path).read_bytes())
+        samples.append((str(copy), target))
+    cut = len(splits["train"])
+    train, val = FileListDataset(samples[:cut], classes, preset), FileListDataset(samples[cut:], classes, preset)
+    recipe = Recipe(head_epochs=1, block_epochs=0, batch_size=8)
+    runs = []
+    for change in (False, False, True):
+        if change:
+            Image.open(samples[0][0]).convert("RGB").rotate(90).save(samples[0][0])
+        model, _ = new_model(len(classes), "course")
+        runs.append(fit_recipe(model, train, val, recipe, tmp_path / "run", fresh=True, progress=False))
+    out = capsys.readouterr().out
+    assert out.count("trunk run once") == 2 and out.count("read from trunk-") == 1
+    assert runs[0] == [{**row, "seconds": runs[0][i]["seconds"]} for i, row in enumerate(runs[1])]
+    assert len(list((tmp_path / "run").glob("trunk-*.pt"))) == 1                # the old outputs are deleted
+
+
+def test_the_cache_asks_for_datasets_of_files():
+    from torch.utils.data import TensorDataset
+    data = TensorDataset(torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 0, 1]))
+    model, _ = new_model(2, "course")
+    with pytest.raises(ValueError, match="pass cache=False"):
+        fit_recipe(model, data, data, Recipe(head_epochs=1, block_epochs=0), Path("/nonexistent/never"))
+
+
+def test_a_learners_folder_gets_an_imagenet_backbone_never_the_shapes_one(messy, monkeypatch):
+    from course_utils.models import finetunable
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    assert default_backbone(images_folder()) == "resnet18"               # the course's images: its usual network
+    monkeypatch.setenv("COURSE_DATA", str(messy))
+    monkeypatch.setenv("COURSE_WEIGHTS", "course")                      # resnet18 would be the shapes backbone
+    assert default_backbone(messy) == "efficientnet_lite0"
+    monkeypatch.setenv("COURSE_WEIGHTS", "auto")
+    monkeypatch.setattr(finetunable, "imagenet_cache_file", lambda: Path(__file__))  # ImageNet ResNet-18 on disk
+    assert default_backbone(messy) == "resnet18"
+    monkeypatch.setattr(finetunable, "imagenet_cache_file", lambda: Path("/nonexistent/resnet18.pth"))
+    def offline(mode, progress=True):
+        raise RuntimeError("could not be downloaded")
+    monkeypatch.setattr(finetunable, "resolve_weights", offline)
+    assert default_backbone(messy) == "efficientnet_lite0"
+
+
+def test_the_reports_are_printed_from_the_runs_numbers():
+    from course_utils.training.run_report import predictions_report, rare_class_report, run_report
+    history = [{"epoch": 1, "phase": "head", "val_accuracy": 0.5}, {"epoch": 2, "phase": "last block",
+                                                                       "val_accuracy": 0.75}]
+    lines = run_report(history, 2, 0.8, 100)
+    assert "reached 0.500" in lines[0] and "the best was 0.750" in lines[0] and "epoch 2 (last block phase)" in lines[1]
+    assert "±0.080" in lines[2] and "inside" in lines[2]
+    assert "outside" in run_report(history, 2, 0.95, 1000)[2] and "rule of three" in run_report(history, 2, 1.0, 50)[2]
+    rows = [{"file": "a", "class": "x", "probability": 0.9, "low_confidence": False},
+            {"file": "b", "class": "x", "probability": 0.5, "low_confidence": True},
+            {"file": "photo.jpg", "class": "y", "probability": 0.7, "low_confidence": False},
+            {"file": "broken", "class": "", "probability": "", "low_confidence": ""}]
+    lines = predictions_report(rows, {"a": "x", "b": "y"}, 0.6)
+    assert lines[0].startswith("* 1 of the 2 held-out images got their class; of the 1 mistake, 1 flagged")
+    assert "'y' at 0.70: NOT flagged" in lines[1] and lines[2].startswith("* 1 unreadable file:")
+    recalls = torch.full((2, 3, 2), 0.9)                                  # [rare class, seed, class]
+    plain = recalls.clone()
+    plain[0, :, 0], plain[1, :, 1] = 0.3, 0.5
+    better = plain.clone()
+    better[0, :, 0], better[1, :, 1] = 0.5, 0.6
+    lines = rare_class_report({"all images": recalls, "plain": plain, "weighted loss": better,
+                               "weighted sampler": plain}, ["a", "b"], keep=3)
+    assert "0.900 of the time" in lines[0] and "0.400 of the time" in lines[0]
+    assert "+0.150 ± 0.050 (z = +3.0, more than noise" in lines[1] and "no z" in lines[2]
+    assert "'b' is still recognised 0.50" in lines[3] and "'a' 0.30" in lines[3]

@@ -48,21 +48,24 @@ def _write(image: Image.Image, path: Path) -> Path:
     return path
 
 
-def messy_folder(dest: str | Path, seed: int = 0) -> Path:
-    """Write the messy folder at ``dest`` (replacing it) and return it: class folders only, no splits."""
+def messy_folder(dest: str | Path, seed: int = 0, images: dict[str, list[Image.Image]] | None = None) -> Path:
+    """Write the messy folder at ``dest`` (replacing it) and return it: class folders only, no splits. ``images``
+    ({class: images}, the first class with at least 8) are written the same messy way; by default, generated
+    shapes, MESSY_COUNTS of them."""
     dest = Path(dest)
     shutil.rmtree(dest, ignore_errors=True)
     rng = np.random.default_rng(seed)
-    for shape, count in MESSY_COUNTS.items():
-        folder = dest / shape
+    if images is None:
+        images = {shape: [_shape_image(shape, rng) for _ in range(count)] for shape, count in MESSY_COUNTS.items()}
+    for name, class_images in images.items():
+        folder = dest / name
         folder.mkdir(parents=True)
-        for index in range(count):
-            _save_odd(_shape_image(shape, rng), folder, index)
-    first = dest / next(iter(MESSY_COUNTS))
+        for index, image in enumerate(class_images):
+            _save_odd(image, folder, index)
+    first = dest / next(iter(images))
     for index in (0, 7):
         shutil.copyfile(first / f"img_{index:03d}.jpg", first / f"IMG_{index:03d}_copy.jpg")  # the same photo twice
-    tiny = Image.fromarray(render(next(iter(MESSY_COUNTS)), 20, rng, clutter=(0, 1)))
-    _write(tiny, first / "img_tiny.jpg")                                         # a thumbnail
+    _write(next(iter(images.values()))[0].convert("RGB").resize((20, 20)), first / "img_tiny.jpg")  # a thumbnail
     whole = (first / "img_006.jpg").read_bytes()
     (first / CORRUPT_NAME).write_bytes(whole[: len(whole) // 3])                 # an upload cut short
     (dest / "notes.txt").write_text("where these photos came from\n")            # not an image, not a class

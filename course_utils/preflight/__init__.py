@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from tqdm.auto import tqdm
+
 from .base import NotChecked
 from .data_checks import check_class_folders, check_normalisation, check_random_validation, check_shared_files
 from .model_checks import (check_duplicates, check_frozen_bn, check_frozen_in_optimizer, check_lr_probe,
@@ -51,7 +53,7 @@ CHECKS: tuple[tuple[str, Callable[..., str]], ...] = (
 def preflight(model, train_loader, val_loader, optimizer, weights=None, show: bool = True) -> list[Finding]:
     """Check a fine-tuning set-up against the catalogue's mistakes; print one line per check; return them."""
     findings = []
-    for mistake_id, check in CHECKS:
+    for mistake_id, check in tqdm(CHECKS, desc="preflight", unit="check", disable=not show):
         try:
             findings.append(Finding(mistake_id, True, check(model, train_loader, val_loader, optimizer, weights)))
         except NotChecked as reason:

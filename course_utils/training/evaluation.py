@@ -24,9 +24,11 @@ class Predictions:
         return (self.preds == self.targets).sum().item() / len(self.targets)
 
 
-def predict_loader(model: nn.Module, loader, device=None) -> Predictions:
-    """Run the model in eval mode without gradients over ``loader``; the model's own modes are given back."""
-    logits, targets = extract_features(model, loader, device=device or next(model.parameters()).device).tensors
+def predict_loader(model: nn.Module, loader, device=None, progress: bool = False) -> Predictions:
+    """Run the model in eval mode without gradients over ``loader``; the model's own modes are given back.
+    ``progress``: a bar over the batches."""
+    logits, targets = extract_features(model, loader, device=device or next(model.parameters()).device,
+                                       progress=progress, desc="predicting", leave=True).tensors
     return Predictions(logits, logits.argmax(1), targets)
 
 

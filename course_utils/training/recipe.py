@@ -1,13 +1,13 @@
-"""The fine-tuning recipe for your own images, in pipeline order: a pretrained ResNet-18 with a new head, the head
-trained first and then the last block (lesson 07's two-phase recipe), a cosine schedule in each phase, the best epoch
-kept on disk by validation accuracy, every epoch resumable; then predictions for a folder written to a CSV file."""
+"""The fine-tuning recipe for your own images, in pipeline order: a pretrained network with a new head, the head
+trained first and then the last block (lesson 07's two-phase recipe) on the frozen trunk's outputs computed once, a
+cosine schedule in each phase, the best epoch kept on disk by validation accuracy, every epoch resumable; then
+predictions for a folder written to a CSV file."""
 from __future__ import annotations
 
 import csv
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -16,17 +16,19 @@ from tqdm.auto import tqdm
 
 from ..models.backbone import atomic_save
 from ..data.folders import OPEN_ERRORS, open_rgb
-from ..models.heads import new_head
-from ..models.imagenet import pretrained_efficientnet_lite0
-from ..models.pretrained import pretrained_resnet18
+from ..models.finetunable import (BACKBONES, Backbone, backbone_of, default_backbone, feature_extractor,  # noqa: F401
+                                  new_model)
 from .loop import evaluate, get_device, train_one_epoch
+from .trunk_cache import TrunkCache
 
 PHASES = ("head", "last block")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Epochs per phase, learning rates (the head's, then layer4's in phase 2), batch size and seed."""
+    """Epochs per phase, learning rates (the head's, then the last block's in phase 2), batch size, seed, and how
+    many versions of each training image the frozen trunk computes once: the first as validation sees it, the others
+    randomly augmented (epoch e trains on version e, cycling)."""
 
     head_epochs: int = 3
     block_epochs: int = 5
@@ -35,6 +37,7 @@ class Recipe:
     weight_decay: float = 1e-4
     batch_size: int = 32
     seed: int = 0
+    versions: int = 2
 
     @property
     def epochs(self) -> int:
@@ -43,51 +46,6 @@ class Recipe:
     def phase(self, epoch: int) -> str:
         """The phase epoch ``epoch`` (from 1) belongs to."""
         return PHASES[0] if epoch <= self.head_epochs else PHASES[1]
-
-
-@dataclass(frozen=True)
-class Backbone:
-    """A pretrained network the recipe can fine-tune: where its head is, and which parameters are its last block."""
-
-    name: str
-    head: str                        # the attribute holding the classifier
-    last_block: tuple[str, ...]      # parameter-name prefixes trained in phase 2, besides the head
-    build: Callable[[str | None], tuple[nn.Module, object]]
-
-
-BACKBONES = {
-    "resnet18": Backbone("resnet18", "fc", ("layer4.",), lambda mode: pretrained_resnet18(mode, progress=False)),
-    "efficientnet_lite0": Backbone("efficientnet_lite0", "classifier", ("blocks.6.", "conv_head.", "bn2."),
-                                   lambda mode: pretrained_efficientnet_lite0()),
-}
-
-
-def backbone_of(model: nn.Module) -> Backbone:
-    """The entry of BACKBONES whose head and last block ``model`` has."""
-    names = [name for name, _ in model.named_parameters()]
-    for backbone in BACKBONES.values():
-        if hasattr(model, backbone.head) and any(n.startswith(backbone.last_block) for n in names):
-            return backbone
-    raise ValueError(f"the recipe knows {', '.join(BACKBONES)}: build the model with new_model(..., backbone=...)")
-
-
-def new_model(num_classes: int, mode: str | None = None, seed: int = 0,
-              backbone: str = "resnet18") -> tuple[nn.Module, object]:
-    """(model, weights): a pretrained ``backbone`` (for resnet18, the weights ``mode`` chooses; efficientnet_lite0
-    is always ImageNet's, offline) whose classifier becomes Dropout(0.2) + a Linear layer initialised from ``seed``."""
-    if backbone not in BACKBONES:
-        raise ValueError(f"backbone={backbone!r}: choose one of {', '.join(map(repr, BACKBONES))}")
-    parts = BACKBONES[backbone]
-    model, weights = parts.build(mode)
-    torch.manual_seed(seed)
-    setattr(model, parts.head, new_head(getattr(model, parts.head).in_features, num_classes, dropout=0.2))
-    return model, weights
-
-
-def feature_extractor(model: nn.Module) -> nn.Module:
-    """``model`` with its head replaced by nn.Identity, in eval mode: it returns the features the head would see."""
-    setattr(model, backbone_of(model).head, nn.Identity())
-    return model.eval()
 
 
 def set_phase(model: nn.Module, phase: str) -> None:
@@ -119,11 +77,14 @@ def _state(model, optimizer, scheduler, recipe, classes, history) -> dict:
 
 
 def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str | Path, loss_fn=None,
-               fresh: bool = False, stop_after: int | None = None, progress: bool = True) -> list[dict]:
+               fresh: bool = False, stop_after: int | None = None, progress: bool = True,
+               cache: bool = True) -> list[dict]:
     """Train ``model`` by ``recipe``, one history row per epoch; after every epoch ``folder``/last.pt holds all that
     is needed to go on, and ``folder``/best.pt the weights of the epoch with the best validation accuracy so far
     (the earliest on ties). Called again, it resumes after the last finished epoch (``fresh=True`` starts over).
-    ``stop_after`` stops after that many epochs of this call, as an interruption would."""
+    ``stop_after`` stops after that many epochs of this call, as an interruption would. ``cache``: the frozen trunk
+    runs once (TrunkCache: ``recipe.versions`` versions of each training image, kept in ``folder``; the datasets
+    need ImageFolder's ``samples``, ``loader`` and ``transform``); False runs every image through it every epoch."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     last, best = folder / "last.pt", folder / "best.pt"
@@ -142,6 +103,13 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
     elif fresh:
         best.unlink(missing_ok=True)
     start = len(history) + 1
+    trunk = None
+    if cache and start <= recipe.epochs:
+        if not all(hasattr(data, name) for data in (train_set, val_set) for name in ("samples", "loader", "transform")):
+            raise ValueError("cache=True needs datasets with ImageFolder's samples, loader and transform (FileListDataset "
+                             "or ImageFolder): pass cache=False to run every image through the whole network")
+        trunk = TrunkCache(model, train_set, val_set, recipe.versions, recipe.seed, folder, progress)
+        print(trunk.note)
     optimizer = scheduler = None
     bar = tqdm(range(start, recipe.epochs + 1), desc="epochs", initial=start - 1, total=recipe.epochs,
                disable=not progress)
@@ -158,11 +126,12 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
                 scheduler.load_state_dict(saved["scheduler"])
         torch.manual_seed(recipe.seed * 1000 + epoch)  # each epoch's shuffling, augmentation and dropout, by number
         started = time.perf_counter()
-        loader = DataLoader(train_set, batch_size=recipe.batch_size, shuffle=True)
+        part, train_inputs, val_inputs = (model, train_set, val_set) if trunk is None else trunk.inputs(phase, epoch)
+        loader = DataLoader(train_inputs, batch_size=recipe.batch_size, shuffle=True)
         lrs = [group["lr"] for group in optimizer.param_groups]
-        trained = train_one_epoch(model, loader, loss_fn, optimizer, device, progress=False)  # the epochs bar shows it
+        trained = train_one_epoch(part, loader, loss_fn, optimizer, device, progress=False)  # the epochs bar shows it
         scheduler.step()
-        checked = evaluate(model, DataLoader(val_set, batch_size=64), loss_fn, device)
+        checked = evaluate(part, DataLoader(val_inputs, batch_size=64), loss_fn, device)
         history.append({"epoch": epoch, "phase": phase, "lr": lrs, "train_loss": trained.loss,
                         "train_accuracy": trained.accuracy, "val_loss": checked.loss,
                         "val_accuracy": checked.accuracy, "seconds": time.perf_counter() - started})

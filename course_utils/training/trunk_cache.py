@@ -1,0 +1,136 @@
+"""The recipe's frozen trunk run once: each image decoded once and passed through the layers below the last block,
+the validation images as they are, the training images as they are and in augmented versions; the outputs are kept
+on disk, so that a restart reads them back."""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+from tqdm.auto import tqdm
+
+from ..models.backbone import atomic_save
+from ..models.finetunable import backbone_of
+from ..models.modes import evaluating
+
+CHUNK = 32  # images decoded, transformed and passed through the trunk together
+
+
+class Above(nn.Module):
+    """What sits above the cached trunk, sharing ``model``'s parameters: the last block, the pooling and the head
+    (``pooled=False``), or the head alone on pooled features (``pooled=True``)."""
+
+    def __init__(self, model: nn.Module, backbone, pooled: bool = False):
+        super().__init__()
+        self.model, self.backbone, self.pooled = model, backbone, pooled
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        features = inputs if self.pooled else self.backbone.body(self.model, inputs)
+        return getattr(self.model, self.backbone.head)(features)
+
+
+def _identity(model: nn.Module, backbone, dataset, transforms: list, seed: int) -> str:
+    """What the cached outputs depend on: the trunk's weights, the files (path, size, time), the transforms."""
+    digest = hashlib.sha256(f"{backbone.name}|{transforms!r}|{seed}|{torch.__version__}".encode())
+    for name, tensor in model.state_dict().items():
+        if not name.startswith(backbone.trained_prefixes()):
+            digest.update(name.encode() + tensor.detach().cpu().contiguous().numpy().tobytes())
+    for path, target in dataset.samples:
+        stat = Path(path).stat()
+        digest.update(f"{path}|{target}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _pass(model: nn.Module, backbone, dataset, transforms: list, seed: int, bar) -> list[TensorDataset]:
+    """The trunk's output for every image under each of ``transforms``: each image decoded once, version v of image
+    i transformed with its own seed (seed, v, i), so the result depends on neither batching nor the global stream."""
+    outputs: list[list[torch.Tensor]] = [[] for _ in transforms]
+    targets = torch.tensor(dataset.targets, dtype=torch.long)
+    device = next(model.parameters()).device
+    with evaluating(model), torch.no_grad(), torch.random.fork_rng():
+        for start in range(0, len(dataset), CHUNK):
+            images = [dataset.loader(path) for path, _ in dataset.samples[start:start + CHUNK]]
+            for version, transform in enumerate(transforms):
+                batch = []
+                for offset, image in enumerate(images):
+                    torch.manual_seed((seed * 1_000_003 + version) * 1_000_003 + start + offset)
+                    batch.append(transform(image))
+                outputs[version].append(backbone.trunk(model, torch.stack(batch).to(device)).cpu())
+            bar.update(len(images) * len(transforms))
+    return [TensorDataset(torch.cat(parts), targets) for parts in outputs]
+
+
+class TrunkCache:
+    """The trunk's outputs for the validation images, and for ``versions`` versions of the training images: version
+    1 as validation sees them (``val_set``'s transform), the others drawn by ``train_set``'s random transform."""
+
+    def __init__(self, model: nn.Module, train_set, val_set, versions: int, seed: int, folder: str | Path,
+                 progress: bool = True):
+        self.model, self.backbone = model, backbone_of(model)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        train_transforms = [val_set.transform] + [train_set.transform] * (max(versions, 1) - 1)
+        key = (_identity(model, self.backbone, train_set, train_transforms, seed) +
+               _identity(model, self.backbone, val_set, [val_set.transform], seed))
+        path = folder / f"trunk-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
+        saved = self._load(path)
+        if saved is None:
+            started = time.perf_counter()
+            with tqdm(total=len(train_set) * len(train_transforms) + len(val_set), desc="trunk, once", unit="img",
+                      disable=not progress) as bar:
+                saved = {"train": _pass(model, self.backbone, train_set, train_transforms, seed, bar),
+                         "val": _pass(model, self.backbone, val_set, [val_set.transform], seed, bar)[0]}
+            for old in folder.glob("trunk-*.pt"):
+                old.unlink()
+            atomic_save({name: [d.tensors for d in data] if isinstance(data, list) else data.tensors
+                         for name, data in saved.items()}, path)
+            size = sum(t.numel() * t.element_size() for d in saved["train"] + [saved["val"]] for t in d.tensors)
+            self.note = (f"trunk run once: {len(train_set)} training images x {len(train_transforms)} versions + "
+                         f"{len(val_set)} validation images in {time.perf_counter() - started:.0f} s; {size / 1e6:.0f} "
+                         f"MB in {path.name}")
+        else:
+            self.note = f"trunk outputs read from {path.name} (computed before, same images and weights)"
+        self.train, self.val = saved["train"], saved["val"]
+        self._pooled: dict[int, TensorDataset] = {}
+
+    def features(self, split: str) -> TensorDataset:
+        """(features the head sees, labels) with the current last block, in eval mode: the validation images, or
+        the training images as validation sees them (split "train")."""
+        if split not in ("train", "val"):
+            raise ValueError(f"split={split!r}: choose 'train' or 'val'")
+        return self._pooled_version(0 if split == "train" else -1)
+
+    def _pooled_version(self, version: int) -> TensorDataset:
+        if version not in self._pooled:
+            data = self.val if version == -1 else self.train[version]
+            device = next(self.model.parameters()).device
+            with evaluating(self.model), torch.no_grad():
+                pooled = torch.cat([self.backbone.body(self.model, chunk.to(device)).cpu()
+                                    for chunk in data.tensors[0].split(256)])
+            self._pooled[version] = TensorDataset(pooled, data.tensors[1])
+        return self._pooled[version]
+
+    @staticmethod
+    def _load(path: Path) -> dict | None:
+        if not path.is_file():
+            return None
+        try:
+            raw = torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            print(f"{path.name} is unreadable ({type(exc).__name__}); running the trunk again.")
+            return None
+        return {"train": [TensorDataset(*tensors) for tensors in raw["train"]], "val": TensorDataset(*raw["val"])}
+
+    def inputs(self, phase: str, epoch: int) -> tuple[nn.Module, TensorDataset, TensorDataset]:
+        """(the part that trains, its training inputs for ``epoch``, its validation inputs): epoch e trains on
+        version e (cycling); in the head phase the frozen last block runs once per version and the head trains on
+        pooled features."""
+        version = (epoch - 1) % len(self.train)
+        if phase != "head":
+            self._pooled.clear()  # the last block trains from here on: pooled features would be stale
+            return Above(self.model, self.backbone), self.train[version], self.val
+        return Above(self.model, self.backbone, pooled=True), self._pooled_version(version), self._pooled_version(-1)
