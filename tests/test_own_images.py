@@ -276,12 +276,14 @@ def test_predictions_go_to_a_csv_with_unreadable_files_reported(small_run, messy
 @pytest.fixture(scope="module")
 def messy_solar_cells(tmp_path_factory):
     """Real photographs: cells written by `course data elpv` (binary), 16 functional and 10 defective ones, saved the
-    messy way (odd modes, copies, a thumbnail, a truncated upload, a note beside the class folders)."""
+    messy way (sizes from 72 to 128 px, odd modes, copies, a thumbnail, a truncated upload, a note beside the class
+    folders). Under the weights' 224 px, the lesson runs them at their own size, as on a CPU it runs any small photo."""
     from course_utils.cli import main
     written = tmp_path_factory.mktemp("elpv") / "cells"
     assert main(["data", "elpv", str(written)]) == 0
     chosen = {"functional": 16, "defective": 10}
-    images = {name: [Image.open(p).copy() for p in sorted((written / name).iterdir())[:count]]
+    sides = iter(np.random.default_rng(0).integers(72, 129, size=sum(chosen.values())).tolist())
+    images = {name: [Image.open(p).resize((next(sides),) * 2) for p in sorted((written / name).iterdir())[:count]]
               for name, count in chosen.items()}
     return messy_folder(tmp_path_factory.mktemp("photos") / "my_cells", images=images), chosen
 
