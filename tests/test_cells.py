@@ -161,3 +161,44 @@ def test_features_of_chosen_cells_leave_the_random_stream_alone_and_a_classifier
     images = torch.stack([SolarCells(transform=preset)[i][0] for i in (4, 0, 9)])
     with torch.no_grad():
         assert torch.allclose(model(images), head(x), atol=1e-5)
+
+
+def test_imagenet_features_from_the_cached_trunk_are_those_of_one_whole_pass():
+    """Lite0's trunk, then its last block and pooling: bit for bit the features of the whole frozen network."""
+    from torch.utils.data import DataLoader, Subset
+    from course_utils.models.cell_features import _Trunk, _body_of, features_of_cells, lite0_for_cells
+    from course_utils.models.features import extract_features
+    from course_utils.models.pretrained import Preset
+    chosen = [7, 3, 2000, 11]
+    whole, _ = features_of_cells("imagenet", 64, indices=chosen)
+    model, preset = lite0_for_cells()
+    preset = Preset(crop_size=64, resize_size=64, mean=preset.mean, std=preset.std, interpolation=preset.interpolation)
+    trunk = extract_features(_Trunk(model), DataLoader(Subset(SolarCells(transform=preset), chosen), batch_size=64),
+                             channels_last=True).tensors[0]
+    assert trunk.shape == (4, 192, 2, 2) and torch.equal(_body_of(trunk)[0], whole)
+
+
+def test_the_fine_tuned_arm_learns_keeps_the_epoch_validation_chose_and_is_reproducible(data):
+    """Stand-in trunk outputs that carry the level, on a few hundred cells of each split: the arm learns, chooses an
+    epoch from 1 to 3 on validation, reports that epoch's validation score, and gives the same numbers twice."""
+    from course_utils.training.cell_finetune import LITE0, finetune_arm
+    from course_utils.models.cell_features import lite0_for_cells
+    cells, levels, drawn = data
+    splits = benchmark.Splits({seed: {name: index[:300] for name, index in split.items()}
+                               for seed, split in drawn.by_seed.items()})
+    g = torch.Generator().manual_seed(0)
+    level = torch.tensor([round(p * 3) for p in cells.probabilities], dtype=torch.float)
+    trunk = torch.randn(len(cells), 192, 2, 2, generator=g) * 0.5
+    trunk[:, :64] += 2 * level.view(-1, 1, 1, 1)                         # the defect level in 64 channels
+    model, _ = lite0_for_cells()
+    with torch.no_grad():
+        features = torch.cat([LITE0.body(model, chunk) for chunk in trunk.split(256)])
+    arms = [finetune_arm("tuned", trunk, features, cells, levels, splits, epochs=3, progress=False) for _ in range(2)]
+    for seeded in arms[0].seeded:
+        epoch = int(seeded.settings.split()[1])
+        assert 1 <= epoch <= 3 and seeded.validation.balanced_accuracy > 0.6 and seeded.result.accuracy > 0.75
+        assert math.isnan(seeded.levels_accuracy)                       # binary targets: no level predicted
+    assert [s.result for s in arms[0].seeded] == [s.result for s in arms[1].seeded]
+    levels_arm = finetune_arm("tuned", trunk, features, cells, levels, splits, epochs=1, targets="levels",
+                              progress=False)
+    assert all(0 <= s.levels_accuracy <= 1 for s in levels_arm.seeded)

@@ -1,0 +1,85 @@
+"""Lesson 10's fine-tuning arm: ImageNet Lite0's last block and a head trained on the cells' cached trunk outputs
+(lesson 09's recipe, phase 2), the epoch kept by the validation cells, then scored once on the test cells."""
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data.elpv import SolarCells
+from ..data.imbalance import class_weights
+from ..models.cell_features import lite0_for_cells
+from ..models.finetunable import BACKBONES
+from ..models.heads import new_head
+from ..models.modes import evaluating
+from .cells import Arm, Seeded, Splits
+from .probe import scores, shuffled_batches
+
+LITE0 = BACKBONES["efficientnet_lite0"]
+
+
+def _predict(model: nn.Module, trunk: torch.Tensor, index: torch.Tensor, k: int):
+    """(binary predictions, defect probability, predicted level or None) for the cells at ``index``."""
+    with evaluating(model), torch.no_grad():
+        p = torch.cat([model.classifier(LITE0.body(model, trunk[chunk])).softmax(1) for chunk in index.split(256)])
+    if k == 4:
+        return (p.argmax(1) >= 2).long(), p[:, 2:].sum(1), p.argmax(1)
+    return p.argmax(1), p[:, 1], None
+
+
+def finetune_arm(name: str, trunk: torch.Tensor, features: torch.Tensor, cells: SolarCells, levels: SolarCells,
+                 splits: Splits, epochs: int = 3, weighted: bool = False, targets: str = "binary",
+                 head_epochs: int = 3, head_lr: float = 1e-3, block_lr: float = 1e-4, progress: bool = True) -> Arm:
+    """Per seed: lesson 09's head (Dropout and a Linear layer) trained ``head_epochs`` epochs on the frozen
+    ``features`` of the fit cells (phase 1), then the last block
+    (blocks.6, conv_head, bn2) and the head trained together on the fit cells' ``trunk`` outputs for ``epochs``
+    epochs (AdamW, the block at ``block_lr``); the epoch with the best balanced accuracy on the validation cells is
+    kept and scored once on the test cells. It trains on the 1,476 fit cells only (the probes refit on all 1,968)."""
+    arm, truth, y4 = Arm(name), torch.tensor(cells.targets), torch.tensor(levels.targets)
+    k, y = (4, y4) if targets == "levels" else (2, truth)
+    base, _ = lite0_for_cells()
+    bar = tqdm(total=len(splits.seeds) * epochs, desc=name, unit="epoch", disable=not progress)
+    for seed, split in splits.by_seed.items():
+        start = time.perf_counter()
+        fit, val, test = split["fit"], split["val"], split["test"]
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            model = copy.deepcopy(base)
+            weights = class_weights(y[fit], k) if weighted else None
+            loss_fn = nn.CrossEntropyLoss(weight=weights)
+            order = torch.Generator().manual_seed(seed)
+            model.classifier = new_head(features.shape[1], k, dropout=0.2)   # lesson 09's head, phase 1 on features
+            head_optimizer = torch.optim.AdamW(model.classifier.parameters(), lr=head_lr, weight_decay=1e-4)
+            for _ in range(head_epochs):
+                for batch in shuffled_batches(len(fit), 32, order):
+                    head_optimizer.zero_grad()
+                    loss_fn(model.classifier(features[fit[batch]]), y[fit[batch]]).backward()
+                    head_optimizer.step()
+            for parameter_name, parameter in model.named_parameters():
+                parameter.requires_grad = parameter_name.startswith(LITE0.trained_prefixes())
+            block = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("classifier.")]
+            optimizer = torch.optim.AdamW([{"params": list(model.classifier.parameters()), "lr": head_lr},
+                                           {"params": block, "lr": block_lr}], weight_decay=1e-4)
+            best = None
+            for epoch in range(1, epochs + 1):
+                model.train()  # the trunk is not run here; the last block's BatchNorm learns as in lesson 09
+                for batch in shuffled_batches(len(fit), 32, order):
+                    optimizer.zero_grad()
+                    loss_fn(model.classifier(LITE0.body(model, trunk[fit[batch]])), y[fit[batch]]).backward()
+                    optimizer.step()
+                checked = scores(_predict(model, trunk, val, k)[0], truth[val], 2)
+                if best is None or checked.balanced_accuracy > best[1].balanced_accuracy:
+                    best = (epoch, checked, copy.deepcopy(model.state_dict()))
+                bar.update()
+            model.load_state_dict(best[2])
+        preds, defect, preds4 = _predict(model, trunk, test, k)
+        levels_accuracy = (preds4 == y4[test]).float().mean().item() if preds4 is not None else math.nan
+        arm.seeded.append(Seeded(seed, test, preds, defect, scores(preds, truth[test], 2), levels_accuracy,
+                                 f"epoch {best[0]} of {epochs} (chosen on validation), last block lr {block_lr:g}",
+                                 time.perf_counter() - start, best[1]))
+    bar.close()
+    return arm
