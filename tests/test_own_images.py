@@ -436,3 +436,36 @@ def test_the_reports_are_printed_from_the_runs_numbers():
     assert "0.900 of the time" in lines[0] and "0.400 of the time" in lines[0]
     assert "+0.150 ± 0.050 (z = +3.0, more than noise" in lines[1] and "no z" in lines[2]
     assert "'b' is still recognised 0.50" in lines[3] and "'a' 0.30" in lines[3]
+
+
+def test_the_range_test_stops_where_the_loss_breaks_and_the_schedules_pair_up():
+    from torch.utils.data import TensorDataset
+    from course_utils.training.rates import lr_sweep, schedule_study
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 3, (240,), generator=g)
+    x = torch.randn(240, 8, generator=g)
+    x[:, 0] += 2 * y
+    rates, losses = lr_sweep(TensorDataset(x, y), 3, start=1e-5, end=1e3, steps=120)
+    assert rates[0] == pytest.approx(1e-5) and all(b > a for a, b in zip(rates, rates[1:]))
+    assert len(rates) < 120 and losses[-1] > 4 * min(losses)           # it stopped once the loss broke
+    assert min(losses) < 0.8 * losses[0]                                # and the loss fell on the way
+    study = schedule_study(TensorDataset(x[:160], y[:160]), TensorDataset(x[160:], y[160:]), 3, epochs=4, lr=1e-2)
+    assert {row.strategy for row in study.summary()} == {"cosine", "constant"}
+    gap = study.gap("cosine", "constant")
+    assert gap.seeds == 3 and math.isfinite(gap.standard_error)
+    again = schedule_study(TensorDataset(x[:160], y[:160]), TensorDataset(x[160:], y[160:]), 3, epochs=4, lr=1e-2)
+    assert again.gap("cosine", "constant") == gap                       # seeded: the same runs again
+
+
+def test_a_recipe_refuses_an_unknown_schedule_and_a_constant_one_keeps_its_rates():
+    from course_utils.training.recipe import phase_optimizer, set_phase
+    with pytest.raises(ValueError, match="choose one of 'cosine', 'constant'"):
+        Recipe(schedule="linear")
+    model, _ = new_model(2, "course")
+    set_phase(model, "last block")
+    cosine = (1 + math.cos(math.pi / 4)) / 2                             # one epoch of 4 along the cosine
+    for schedule, after in (("constant", [1e-3, 1e-4]), ("cosine", [1e-3 * cosine, 1e-4 * cosine])):
+        optimizer, scheduler = phase_optimizer(model, Recipe(schedule=schedule, block_epochs=4), "last block")
+        optimizer.step()
+        scheduler.step()
+        assert [group["lr"] for group in optimizer.param_groups] == pytest.approx(after)

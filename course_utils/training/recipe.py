@@ -19,6 +19,7 @@ from ..data.folders import OPEN_ERRORS, open_rgb
 from ..models.finetunable import (BACKBONES, Backbone, backbone_of, default_backbone, feature_extractor,  # noqa: F401
                                   new_model)
 from .loop import evaluate, get_device, train_one_epoch
+from .rates import SCHEDULES
 from .trunk_cache import TrunkCache
 
 PHASES = ("head", "last block")
@@ -38,6 +39,11 @@ class Recipe:
     batch_size: int = 32
     seed: int = 0
     versions: int = 2
+    schedule: str = "constant"
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r}: choose one of {', '.join(map(repr, SCHEDULES))}")
 
     @property
     def epochs(self) -> int:
@@ -59,8 +65,9 @@ def set_phase(model: nn.Module, phase: str) -> None:
 
 
 def phase_optimizer(model: nn.Module, recipe: Recipe, phase: str):
-    """(AdamW over the phase's trainable parameters, the head at head_lr and the last block at backbone_lr; a
-    cosine schedule from those rates towards 0 over the phase's epochs, stepped once per epoch)."""
+    """(AdamW over the phase's trainable parameters, the head at head_lr and the last block at backbone_lr; the
+    recipe's schedule, stepped once per epoch: cosine from those rates towards 0 over the phase's epochs, or
+    constant)."""
     parts = backbone_of(model)
     groups = [{"params": list(getattr(model, parts.head).parameters()), "lr": recipe.head_lr}]
     if phase == PHASES[1]:
@@ -68,6 +75,8 @@ def phase_optimizer(model: nn.Module, recipe: Recipe, phase: str):
         groups.append({"params": block, "lr": recipe.backbone_lr})
     optimizer = torch.optim.AdamW(groups, weight_decay=recipe.weight_decay)
     epochs = recipe.head_epochs if phase == PHASES[0] else recipe.block_epochs
+    if recipe.schedule == "constant":
+        return optimizer, torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
     return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
 
 
@@ -126,7 +135,8 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
                 scheduler.load_state_dict(saved["scheduler"])
         torch.manual_seed(recipe.seed * 1000 + epoch)  # each epoch's shuffling, augmentation and dropout, by number
         started = time.perf_counter()
-        part, train_inputs, val_inputs = (model, train_set, val_set) if trunk is None else trunk.inputs(phase, epoch)
+        part, train_inputs, val_inputs = ((model, train_set, val_set) if trunk is None
+                                          else trunk.inputs(model, phase, epoch))
         loader = DataLoader(train_inputs, batch_size=recipe.batch_size, shuffle=True)
         lrs = [group["lr"] for group in optimizer.param_groups]
         trained = train_one_epoch(part, loader, loss_fn, optimizer, device, progress=False)  # the epochs bar shows it

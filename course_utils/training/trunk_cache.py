@@ -95,24 +95,25 @@ class TrunkCache:
         else:
             self.note = f"trunk outputs read from {path.name} (computed before, same images and weights)"
         self.train, self.val = saved["train"], saved["val"]
-        self._pooled: dict[int, TensorDataset] = {}
+        self._pooled: dict[tuple[int, int], TensorDataset] = {}
 
-    def features(self, split: str) -> TensorDataset:
-        """(features the head sees, labels) with the current last block, in eval mode: the validation images, or
-        the training images as validation sees them (split "train")."""
+    def features(self, split: str, model: nn.Module | None = None) -> TensorDataset:
+        """(features the head sees, labels) through ``model``'s last block (the model the cache was built with when
+        None), in eval mode: the validation images, or the training images as validation sees them ("train")."""
         if split not in ("train", "val"):
             raise ValueError(f"split={split!r}: choose 'train' or 'val'")
-        return self._pooled_version(0 if split == "train" else -1)
+        return self._pooled_version(model or self.model, 0 if split == "train" else -1)
 
-    def _pooled_version(self, version: int) -> TensorDataset:
-        if version not in self._pooled:
+    def _pooled_version(self, model: nn.Module, version: int) -> TensorDataset:
+        key = (id(model), version)  # kept while the last block does not train (inputs() forgets them when it starts)
+        if key not in self._pooled:
             data = self.val if version == -1 else self.train[version]
-            device = next(self.model.parameters()).device
-            with evaluating(self.model), torch.no_grad():
-                pooled = torch.cat([self.backbone.body(self.model, chunk.to(device)).cpu()
+            device = next(model.parameters()).device
+            with evaluating(model), torch.no_grad():
+                pooled = torch.cat([self.backbone.body(model, chunk.to(device)).cpu()
                                     for chunk in data.tensors[0].split(256)])
-            self._pooled[version] = TensorDataset(pooled, data.tensors[1])
-        return self._pooled[version]
+            self._pooled[key] = TensorDataset(pooled, data.tensors[1])
+        return self._pooled[key]
 
     @staticmethod
     def _load(path: Path) -> dict | None:
@@ -125,12 +126,13 @@ class TrunkCache:
             return None
         return {"train": [TensorDataset(*tensors) for tensors in raw["train"]], "val": TensorDataset(*raw["val"])}
 
-    def inputs(self, phase: str, epoch: int) -> tuple[nn.Module, TensorDataset, TensorDataset]:
-        """(the part that trains, its training inputs for ``epoch``, its validation inputs): epoch e trains on
-        version e (cycling); in the head phase the frozen last block runs once per version and the head trains on
-        pooled features."""
+    def inputs(self, model: nn.Module, phase: str, epoch: int) -> tuple[nn.Module, TensorDataset, TensorDataset]:
+        """(the part of ``model`` that trains, its training inputs for ``epoch``, its validation inputs): epoch e
+        trains on version e (cycling); in the head phase the frozen last block runs once per version and the head
+        trains on pooled features."""
         version = (epoch - 1) % len(self.train)
         if phase != "head":
             self._pooled.clear()  # the last block trains from here on: pooled features would be stale
-            return Above(self.model, self.backbone), self.train[version], self.val
-        return Above(self.model, self.backbone, pooled=True), self._pooled_version(version), self._pooled_version(-1)
+            return Above(model, self.backbone), self.train[version], self.val
+        return (Above(model, self.backbone, pooled=True), self._pooled_version(model, version),
+                self._pooled_version(model, -1))
