@@ -1,7 +1,7 @@
 """The fine-tuning recipe for your own images, in pipeline order: a pretrained network with a new head, the head
 trained first and then the last block (lesson 07's two-phase recipe) on the frozen trunk's outputs computed once, a
-cosine schedule in each phase, the best epoch kept on disk by validation accuracy, every epoch resumable; then
-predictions for a folder written to a CSV file."""
+constant (or cosine) learning rate in each phase, the best epoch kept on disk by validation accuracy, every epoch
+resumable; then predictions for a folder written to a CSV file."""
 from __future__ import annotations
 
 import csv
