@@ -32,7 +32,7 @@ def plot(arms: list[Arm], title: str = "") -> None:
     ax.invert_yaxis()
     ax.set_xlim(0.45, 1.0)
     ax.set_xlabel("on the 656 test cells (dots: the 3 seeds; the axis starts at 0.45)", fontsize=9)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.5 * len(arms) + 1.6) - 0.08), ncol=2)
     if title:
         ax.set_title(title, fontsize=10)
     figure.tight_layout()
@@ -51,11 +51,11 @@ def plot_threshold(choice: ThresholdChoice, recall: float = 0.9) -> None:
     figure, ax = plt.subplots(figsize=(8, 3.4))
     ax.plot(thresholds, found, color="#c44e52", label="defective recall")
     ax.plot(thresholds, precise, color="#4c72b0", label="precision (defective calls that are defective)")
-    ax.axhline(recall, color="#c44e52", linestyle=":", linewidth=1)
-    for value, text, style in ((0.5, "0.5 (more likely class)", "-"),
-                               (choice.on_validation, "chosen on validation", "--"),
-                               (choice.on_test, "chosen on the test cells", ":")):
-        ax.axvline(value, color="black", linestyle=style, linewidth=1, label=f"{text}: {value:.3f}")
+    ax.axhline(recall, color="#c44e52", linestyle=":", linewidth=1, label=f"target recall {recall:g}")
+    for value, text, style in ((0.5, "0.5 (the more likely class)", "-"),
+                               (choice.on_validation, f"chosen on validation: {choice.on_validation:.1e}", "--"),
+                               (choice.on_test, f"chosen on the test cells: {choice.on_test:.1e}", ":")):
+        ax.axvline(value, color="black", linestyle=style, linewidth=1, label=text)
     ax.set_xscale("log")
     ax.set_xlabel("threshold on the defect probability (log scale)", fontsize=9)
     ax.set_ylim(0, 1.02)

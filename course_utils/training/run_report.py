@@ -76,8 +76,9 @@ def predictions_report(rows: list[dict], truth: dict[str, str], threshold: float
     right = [row for row in known if row["class"] == truth[row["file"]]]
     wrong = [row for row in known if row["class"] != truth[row["file"]]]
     flagged = lambda group: sum(bool(row["low_confidence"]) for row in group)  # noqa: E731
-    lines = [f"* {len(right)} of the {len(known)} held-out images got their class; of the {_count(len(wrong), 'mistake')}, "
-             f"{flagged(wrong)} flagged (probability under {threshold}) and {len(wrong) - flagged(wrong)} not; "
+    mistakes = (f"of the {_count(len(wrong), 'mistake')}, {flagged(wrong)} flagged (probability under {threshold}) and "
+                f"{len(wrong) - flagged(wrong)} not" if wrong else f"no mistake to flag (probability under {threshold})")
+    lines = [f"* {len(right)} of the {len(known)} held-out images got their class; {mistakes}; "
              f"{_count(flagged(right), 'correct answer')} flagged too."]
     for row in rows:
         if row["file"] not in truth and row["class"]:
