@@ -187,8 +187,14 @@ def trained(small_run, folder, **options):
     return model, fit_recipe(model, train, val, SHORT, folder, progress=False, **options)
 
 
-def test_an_interrupted_run_resumes_to_the_same_weights(small_run, tmp_path):
-    whole, history = trained(small_run, tmp_path / "whole")
+@pytest.fixture(scope="module")
+def whole_run(small_run, tmp_path_factory):
+    """(model, history) of one uninterrupted SHORT run, with the trunk cached: what the next two tests compare with."""
+    return trained(small_run, tmp_path_factory.mktemp("whole"))
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(small_run, whole_run, tmp_path):
+    whole, history = whole_run
     trained(small_run, tmp_path / "parts", stop_after=2)
     again, resumed = trained(small_run, tmp_path / "parts")          # as after a restart: a new model
     assert [row["epoch"] for row in resumed] == [1, 2, 3]
@@ -354,9 +360,9 @@ def test_trunk_then_body_then_head_is_the_whole_network(backbone):
         assert not torch.allclose(model(images), split)
 
 
-def test_the_trunk_run_once_gives_the_weights_of_running_every_image_every_epoch(small_run, tmp_path):
+def test_the_trunk_run_once_gives_the_weights_of_running_every_image_every_epoch(small_run, whole_run, tmp_path):
     """With a transform that draws nothing at random, caching changes nothing: bit-identical weights and history."""
-    cached, history = trained(small_run, tmp_path / "cached")
+    cached, history = whole_run
     plain, reference = trained(small_run, tmp_path / "plain", cache=False)
     assert [row["train_loss"] for row in history] == [row["train_loss"] for row in reference]
     assert all(torch.equal(a, b) for a, b in zip(cached.state_dict().values(), plain.state_dict().values()))

@@ -160,7 +160,7 @@ def plot_history(history: list[dict], best_epoch: int | None = None, title: str 
     epochs = [row["epoch"] for row in history]
     figure, axes = plt.subplots(1, 2, figsize=(8, 2.8), dpi=80)
     for ax, what in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [row[f"train_{what}"] for row in history], "o-", ms=3, label="training (augmented)")
+        ax.plot(epochs, [row[f"train_{what}"] for row in history], "o-", ms=3, label="training (batches, while it learns)")
         ax.plot(epochs, [row[f"val_{what}"] for row in history], "o-", ms=3, label="validation")
         change = next((row["epoch"] for row in history if row["phase"] == PHASES[1]), None)
         if change is not None:
