@@ -18,6 +18,7 @@ from ..models.heads import new_head
 from ..models.modes import evaluating
 from .cells import Arm, Seeded, Splits
 from .probe import scores, shuffled_batches
+from .trunk_cache import Above
 
 LITE0 = BACKBONES["efficientnet_lite0"]
 
@@ -26,8 +27,9 @@ def _predict(model: nn.Module, versions: list[torch.Tensor], index: torch.Tensor
     """(binary predictions, defect probability, predicted level or None) for the cells at ``index``, the
     probabilities averaged over the trunk ``versions`` given (test-time augmentation when there are several)."""
     with evaluating(model), torch.no_grad():
-        p = torch.stack([torch.cat([model.classifier(LITE0.body(model, trunk[chunk])).softmax(1)
-                                    for chunk in index.split(256)]) for trunk in versions]).mean(0)
+        top = Above(model, LITE0)
+        p = torch.stack([torch.cat([top(trunk[chunk]).softmax(1) for chunk in index.split(256)])
+                         for trunk in versions]).mean(0)
     if k == 4:
         return (p.argmax(1) >= 2).long(), p[:, 2:].sum(1), p.argmax(1)
     return p.argmax(1), p[:, 1], None
@@ -58,25 +60,26 @@ def finetune_arm(name: str, trunk: torch.Tensor | list[torch.Tensor], features: 
             weights = class_weights(y[fit], k) if weighted else None
             loss_fn = nn.CrossEntropyLoss(weight=weights)
             order = torch.Generator().manual_seed(seed)
-            model.classifier = new_head(features.shape[1], k, dropout=0.2)   # lesson 09's head, phase 1 on features
-            head_optimizer = torch.optim.AdamW(model.classifier.parameters(), lr=head_lr, weight_decay=1e-4)
+            head = new_head(features.shape[1], k, dropout=0.2)   # lesson 09's head, phase 1 on features
+            setattr(model, LITE0.head, head)
+            head_optimizer = torch.optim.AdamW(head.parameters(), lr=head_lr, weight_decay=1e-4)
             for _ in range(head_epochs):
                 for batch in shuffled_batches(len(fit), 32, order):
                     head_optimizer.zero_grad()
-                    loss_fn(model.classifier(features[fit[batch]]), y[fit[batch]]).backward()
+                    loss_fn(head(features[fit[batch]]), y[fit[batch]]).backward()
                     head_optimizer.step()
             for parameter_name, parameter in model.named_parameters():
                 parameter.requires_grad = parameter_name.startswith(LITE0.trained_prefixes())
-            block = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("classifier.")]
-            optimizer = torch.optim.AdamW([{"params": list(model.classifier.parameters()), "lr": head_lr},
+            block = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(LITE0.head + ".")]
+            optimizer = torch.optim.AdamW([{"params": list(head.parameters()), "lr": head_lr},
                                            {"params": block, "lr": block_lr}], weight_decay=1e-4)
-            best = None
+            top, best = Above(model, LITE0), None
             for epoch in range(1, epochs + 1):
                 model.train()  # the trunk is not run here; the last block's BatchNorm learns as in lesson 09
                 inputs = versions[(epoch - 1) % len(versions)]
                 for batch in shuffled_batches(len(fit), 32, order):
                     optimizer.zero_grad()
-                    loss_fn(model.classifier(LITE0.body(model, inputs[fit[batch]])), y[fit[batch]]).backward()
+                    loss_fn(top(inputs[fit[batch]]), y[fit[batch]]).backward()
                     optimizer.step()
                 checked = scores(_predict(model, versions[:1], val, k)[0], truth[val], 2)
                 if best is None or checked.balanced_accuracy > best[1].balanced_accuracy:

@@ -17,6 +17,16 @@ from .probe import shuffled_batches
 SCHEDULES = ("cosine", "constant")
 
 
+def schedule(optimizer: torch.optim.Optimizer, name: str, epochs: int):
+    """The learning-rate scheduler named ``name`` (one of SCHEDULES), stepped once per epoch: cosine from the
+    optimizer's rates towards 0 over ``epochs`` epochs, or constant."""
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule={name!r}: choose one of {', '.join(map(repr, SCHEDULES))}")
+    if name == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+
+
 def lr_sweep(train: TensorDataset, num_classes: int, start: float = 1e-6, end: float = 1.0, steps: int = 100,
              batch_size: int = 32, seed: int = 0) -> tuple[list[float], list[float]]:
     """(rates, smoothed losses): a fresh head (Dropout 0.2 + Linear, AdamW) trained one batch per step while the rate
@@ -79,14 +89,13 @@ def schedule_study(train: TensorDataset, val: TensorDataset, num_classes: int, e
     x, y = train.tensors
     runs = []
     for seed in seeds:
-        for schedule in SCHEDULES:
+        for name in SCHEDULES:
             start = time.perf_counter()
             with torch.random.fork_rng():
                 torch.manual_seed(seed)
                 head = new_head(x.shape[1], num_classes, dropout=0.2)
                 optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
-                scheduler = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
-                             if schedule == "cosine" else torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0))
+                scheduler = schedule(optimizer, name, epochs)
                 order = torch.Generator().manual_seed(seed)
                 curve, fitted = [], []
                 for _ in range(epochs):
@@ -104,5 +113,5 @@ def schedule_study(train: TensorDataset, val: TensorDataset, num_classes: int, e
                     with torch.no_grad():
                         correct = (head(val.tensors[0]).argmax(1) == val.tensors[1])
                     curve.append(correct.float().mean().item())
-            runs.append(Run(schedule, seed, fitted, curve, correct.tolist(), time.perf_counter() - start, 0.0, 0.0))
+            runs.append(Run(name, seed, fitted, curve, correct.tolist(), time.perf_counter() - start, 0.0, 0.0))
     return Comparison(runs, epochs=epochs)

@@ -19,7 +19,7 @@ from ..data.folders import OPEN_ERRORS, open_rgb
 from ..models.finetunable import (BACKBONES, Backbone, backbone_of, default_backbone, feature_extractor,  # noqa: F401
                                   new_model)
 from .loop import evaluate, get_device, train_one_epoch
-from .rates import SCHEDULES
+from .rates import SCHEDULES, schedule
 from .trunk_cache import TrunkCache
 
 PHASES = ("head", "last block")
@@ -75,9 +75,7 @@ def phase_optimizer(model: nn.Module, recipe: Recipe, phase: str):
         groups.append({"params": block, "lr": recipe.backbone_lr})
     optimizer = torch.optim.AdamW(groups, weight_decay=recipe.weight_decay)
     epochs = recipe.head_epochs if phase == PHASES[0] else recipe.block_epochs
-    if recipe.schedule == "constant":
-        return optimizer, torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)
-    return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
+    return optimizer, schedule(optimizer, recipe.schedule, epochs)
 
 
 def _state(model, optimizer, scheduler, recipe, classes, history) -> dict:

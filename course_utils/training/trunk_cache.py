@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 import time
+import weakref
 from pathlib import Path
 
 import torch
@@ -95,7 +96,7 @@ class TrunkCache:
         else:
             self.note = f"trunk outputs read from {path.name} (computed before, same images and weights)"
         self.train, self.val = saved["train"], saved["val"]
-        self._pooled: dict[tuple[int, int], TensorDataset] = {}
+        self._pooled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {version: features}
 
     def features(self, split: str, model: nn.Module | None = None) -> TensorDataset:
         """(features the head sees, labels) through ``model``'s last block (the model the cache was built with when
@@ -105,15 +106,15 @@ class TrunkCache:
         return self._pooled_version(model or self.model, 0 if split == "train" else -1)
 
     def _pooled_version(self, model: nn.Module, version: int) -> TensorDataset:
-        key = (id(model), version)  # kept while the last block does not train (inputs() forgets them when it starts)
-        if key not in self._pooled:
+        kept = self._pooled.setdefault(model, {})  # while the last block does not train (inputs() forgets them then)
+        if version not in kept:
             data = self.val if version == -1 else self.train[version]
             device = next(model.parameters()).device
             with evaluating(model), torch.no_grad():
                 pooled = torch.cat([self.backbone.body(model, chunk.to(device)).cpu()
                                     for chunk in data.tensors[0].split(256)])
-            self._pooled[key] = TensorDataset(pooled, data.tensors[1])
-        return self._pooled[key]
+            kept[version] = TensorDataset(pooled, data.tensors[1])
+        return kept[version]
 
     @staticmethod
     def _load(path: Path) -> dict | None:
