@@ -1,6 +1,6 @@
 """The `course` command: doctor (is this machine ready?), setup (build what lessons need), list (the exercises and
 mistakes), grade (run notebooks in fresh processes and check every exercise), data (the solar cells as class
-folders). Also `python -m course_utils`."""
+folders), train (lesson 09's recipe as a script, also under torchrun). Also `python -m course_utils`."""
 from __future__ import annotations
 
 import argparse
@@ -31,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--labels", choices=["binary", "levels"], default="binary",
                       help="binary: functional / defective (defect probability >= 0.5); levels: the four "
                       "probabilities 0, 1/3, 2/3, 1 (default binary)")
+    train = commands.add_parser("train", help="lesson 09's recipe as a script, in one process or under torchrun",
+                                description="Fine-tune a pretrained network on DATA by lesson 09's recipe (stratified "
+                                "splits, the head first, then the last block, the best epoch kept, the test split "
+                                "once). Under `torchrun --nproc-per-node=N -m course_utils train ...` the same run "
+                                "uses N processes (DistributedDataParallel).")
+    from .train import add_arguments
+    add_arguments(train)
     return parser
 
 
@@ -50,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data":
         from .data import run_data
         return run_data(args.dataset, args.folder, args.labels)
+    if args.command == "train":
+        from .train import run_train
+        return run_train(args)
     from .grade import run_grade
     return run_grade(args.notebooks, timeout=args.timeout, report=args.report, jobs=args.jobs)
 

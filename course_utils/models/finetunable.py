@@ -83,15 +83,16 @@ def backbone_of(model: nn.Module) -> Backbone:
 
 
 def new_model(num_classes: int, mode: str | None = None, seed: int = 0,
-              backbone: str = "resnet18") -> tuple[nn.Module, object]:
+              backbone: str = "resnet18", dropout: float = 0.2) -> tuple[nn.Module, object]:
     """(model, weights): a pretrained ``backbone`` (for resnet18, the weights ``mode`` chooses; efficientnet_lite0
-    is always ImageNet's, offline) whose classifier becomes Dropout(0.2) + a Linear layer initialised from ``seed``."""
+    is always ImageNet's, offline) whose classifier becomes Dropout(``dropout``) + a Linear layer initialised from
+    ``seed`` (the Linear layer alone when ``dropout`` is 0)."""
     if backbone not in BACKBONES:
         raise ValueError(f"backbone={backbone!r}: choose one of {', '.join(map(repr, BACKBONES))}")
     parts = BACKBONES[backbone]
     model, weights = parts.build(mode)
     torch.manual_seed(seed)
-    setattr(model, parts.head, new_head(getattr(model, parts.head).in_features, num_classes, dropout=0.2))
+    setattr(model, parts.head, new_head(getattr(model, parts.head).in_features, num_classes, dropout=dropout))
     return model, weights
 
 

@@ -49,21 +49,51 @@ def frozen_batchnorm_to_eval(model: nn.Module) -> int:
     return len(layers)
 
 
-def _run_epoch(model, loader, loss_fn, optimizer, device, progress, desc, frozen_bn: str = "eval") -> Metrics:
+@dataclass(frozen=True)
+class Placement:
+    """How batches run on the device: mixed precision (autocast to ``amp``: bfloat16 on a CPU, float16 on CUDA, with
+    a gradient scaler), channels-last memory for 4-D inputs, and BatchNorm's statistics frozen everywhere."""
+
+    amp: torch.dtype | None = None
+    channels_last: bool = False
+    all_batchnorm_eval: bool = False
+
+    @staticmethod
+    def for_device(device: torch.device, amp: bool = False, channels_last: bool | None = None,
+                   all_batchnorm_eval: bool = False) -> "Placement":
+        """The choices for ``device``: amp on request, channels-last on CUDA unless told otherwise."""
+        dtype = (torch.float16 if device.type == "cuda" else torch.bfloat16) if amp else None
+        return Placement(dtype, device.type == "cuda" if channels_last is None else channels_last, all_batchnorm_eval)
+
+
+PLAIN = Placement()
+
+
+def _run_epoch(model, loader, loss_fn, optimizer, device, progress, desc, frozen_bn: str = "eval",
+               placement: Placement = PLAIN) -> Metrics:
     training = optimizer is not None
     model.train(training)
     if training and frozen_bn == "eval":
         frozen_batchnorm_to_eval(model)
+    if training and placement.all_batchnorm_eval:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+    scaler = torch.amp.GradScaler(device.type, enabled=training and placement.amp == torch.float16)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(training):
         for inputs, targets in tqdm(loader, desc=desc, disable=not progress, leave=False):
             inputs, targets = inputs.to(device), targets.to(device)
-            outputs = model(inputs)
-            loss = loss_fn(outputs, targets)
+            if placement.channels_last and inputs.dim() == 4:
+                inputs = inputs.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=placement.amp or torch.float32, enabled=placement.amp is not None):
+                outputs = model(inputs)
+                loss = loss_fn(outputs if placement.amp is None else outputs.float(), targets)
             if training:
                 optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             total_loss += loss.item() * len(targets)
             correct += (outputs.argmax(dim=1) == targets).sum().item()
             seen += len(targets)
@@ -82,20 +112,23 @@ def _check_frozen_bn(frozen_bn: str) -> str:
 
 
 def train_one_epoch(model: nn.Module, train_loader, loss_fn, optimizer, device=None, progress: bool = True,
-                    frozen_bn: str = "eval") -> Metrics:
+                    frozen_bn: str = "eval", placement: Placement = PLAIN) -> Metrics:
     """One pass over ``train_loader`` in train mode; returns the mean loss and accuracy seen while training.
 
     frozen_bn="eval" (default) keeps BatchNorm layers whose parameters are all frozen in eval mode, so
-    their running statistics stay as pretrained; "train" lets model.train() update them.
+    their running statistics stay as pretrained; "train" lets model.train() update them. ``placement``: mixed
+    precision, channels-last, every BatchNorm's statistics frozen (Placement).
     """
-    return _run_epoch(model, train_loader, loss_fn, optimizer, device or get_device(), progress, "train",
-                      _check_frozen_bn(frozen_bn))
+    return _run_epoch(model, train_loader, loss_fn, optimizer, torch.device(device or get_device()), progress,
+                      "train", _check_frozen_bn(frozen_bn), placement)
 
 
-def evaluate(model: nn.Module, loader, loss_fn=None, device=None, progress: bool = False) -> Metrics:
+def evaluate(model: nn.Module, loader, loss_fn=None, device=None, progress: bool = False,
+             placement: Placement = PLAIN) -> Metrics:
     """Loss and accuracy over every sample of ``loader``, in eval mode without gradients."""
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    return _run_epoch(model, loader, loss_fn, None, device or get_device(), progress, "evaluate")
+    return _run_epoch(model, loader, loss_fn, None, torch.device(device or get_device()), progress, "evaluate",
+                      placement=placement)
 
 
 @dataclass

@@ -15,14 +15,17 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..models.backbone import atomic_save
+from ..paths import atomic_write
 from ..data.folders import OPEN_ERRORS, open_rgb
 from ..models.finetunable import (BACKBONES, Backbone, backbone_of, default_backbone, feature_extractor,  # noqa: F401
                                   new_model)
-from .loop import evaluate, get_device, train_one_epoch
+from .distributed import World, barrier, epoch_loader, fault_point, shard, summed
+from .loop import Placement, evaluate, get_device, train_one_epoch
 from .rates import SCHEDULES, schedule
 from .trunk_cache import TrunkCache
 
 PHASES = ("head", "last block")
+BATCHNORM = ("train", "frozen")  # the last block's BatchNorm: batch statistics while it trains, or its pretrained ones
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,13 @@ class Recipe:
     seed: int = 0
     versions: int = 2
     schedule: str = "constant"
+    batchnorm: str = "train"
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule={self.schedule!r}: choose one of {', '.join(map(repr, SCHEDULES))}")
+        if self.batchnorm not in BATCHNORM:
+            raise ValueError(f"batchnorm={self.batchnorm!r}: choose one of {', '.join(map(repr, BATCHNORM))}")
 
     @property
     def epochs(self) -> int:
@@ -83,31 +89,57 @@ def _state(model, optimizer, scheduler, recipe, classes, history) -> dict:
             "recipe": asdict(recipe), "classes": list(classes), "history": history}
 
 
+METRICS = ("epoch", "phase", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+def write_metrics(history: list[dict], path: Path) -> None:
+    """The history as a CSV file, one row per epoch (the rates of the optimizer's groups joined by '/')."""
+    def write(temporary):
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=METRICS)
+            writer.writeheader()
+            for row in history:
+                writer.writerow({**{k: row[k] for k in METRICS}, "lr": "/".join(f"{lr:.3g}" for lr in row["lr"])})
+    atomic_write(path, write)
+
+
 def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str | Path, loss_fn=None,
                fresh: bool = False, stop_after: int | None = None, progress: bool = True,
-               cache: bool = True) -> list[dict]:
+               cache: bool = True, world: World = World(), device=None, placement: Placement | None = None
+               ) -> list[dict]:
     """Train ``model`` by ``recipe``, one history row per epoch; after every epoch ``folder``/last.pt holds all that
-    is needed to go on, and ``folder``/best.pt the weights of the epoch with the best validation accuracy so far
-    (the earliest on ties). Called again, it resumes after the last finished epoch (``fresh=True`` starts over).
-    ``stop_after`` stops after that many epochs of this call, as an interruption would. ``cache``: the frozen trunk
-    runs once (TrunkCache: ``recipe.versions`` versions of each training image, kept in ``folder``; the datasets
-    need ImageFolder's ``samples``, ``loader`` and ``transform``); False runs every image through it every epoch."""
+    is needed to go on, ``folder``/best.pt the weights of the epoch with the best validation accuracy so far
+    (the earliest on ties) and ``folder``/metrics.csv the history. Called again, it resumes after the last finished
+    epoch (``fresh=True`` starts over). ``stop_after`` stops after that many epochs of this call, as an interruption
+    would. ``cache``: the frozen trunk runs once (TrunkCache: ``recipe.versions`` versions of each training image,
+    kept in ``folder``; the datasets need ImageFolder's ``samples``, ``loader`` and ``transform``); False runs every
+    image through it every epoch. ``world``: one of several processes (torchrun): each trains on its share of
+    every epoch's permutation (DistributedDataParallel averages the gradients), validates its share, the counts are
+    summed, and rank 0 alone prints and writes. ``placement``: mixed precision and channels-last (Placement)."""
+    from torch.nn.parallel import DistributedDataParallel
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     last, best = folder / "last.pt", folder / "best.pt"
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    device = get_device()
+    device = torch.device(device or get_device())
+    placement = placement or Placement()
+    placement = Placement(placement.amp, placement.channels_last, recipe.batchnorm == "frozen")
+    say = print if world.main else (lambda *args, **kwargs: None)
+    progress = progress and world.main
     model.to(device)
+    if placement.channels_last:
+        model.to(memory_format=torch.channels_last)
     history: list[dict] = []
     saved = None if fresh or not last.exists() else torch.load(last, weights_only=True, map_location=device)
     if saved is not None and (saved["recipe"] != asdict(recipe) or saved["classes"] != list(train_set.classes)):
-        print(f"{last} was saved by another recipe or for other classes: starting over")
+        say(f"{last} was saved by another recipe or for other classes: starting over")
         saved = None
     if saved is not None:
         history = saved["history"]
         model.load_state_dict(saved["model"])
-        print(f"resuming from {last.name}: {len(history)} of {recipe.epochs} epochs done")
-    elif fresh:
+        say(f"resuming from {last.name}: {len(history)} of {recipe.epochs} epochs done")
+    elif fresh and world.main:
         best.unlink(missing_ok=True)
     start = len(history) + 1
     trunk = None
@@ -115,14 +147,18 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
         if not all(hasattr(data, name) for data in (train_set, val_set) for name in ("samples", "loader", "transform")):
             raise ValueError("cache=True needs datasets with ImageFolder's samples, loader and transform (FileListDataset "
                              "or ImageFolder): pass cache=False to run every image through the whole network")
+        if not world.main:
+            barrier(world)  # rank 0 runs the trunk and saves its outputs; the others read them
         trunk = TrunkCache(model, train_set, val_set, recipe.versions, recipe.seed, folder, progress)
-        print(trunk.note)
+        if world.main:
+            barrier(world)
+        say(trunk.note)
     optimizer = scheduler = None
     bar = tqdm(range(start, recipe.epochs + 1), desc="epochs", initial=start - 1, total=recipe.epochs,
                disable=not progress)
     for epoch in bar:
         if stop_after is not None and epoch - start >= stop_after:
-            print(f"stopped after epoch {epoch - 1} (as if the kernel had died): {last.name} holds it")
+            say(f"stopped after epoch {epoch - 1} (as if the kernel had died): {last.name} holds it")
             break
         phase = recipe.phase(epoch)
         set_phase(model, phase)
@@ -131,23 +167,32 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
             if saved is not None and epoch == start and recipe.phase(epoch - 1) == phase and epoch > 1:
                 optimizer.load_state_dict(saved["optimizer"])
                 scheduler.load_state_dict(saved["scheduler"])
-        torch.manual_seed(recipe.seed * 1000 + epoch)  # each epoch's shuffling, augmentation and dropout, by number
+        torch.manual_seed(recipe.seed * 1000 + epoch + 7919 * world.rank)  # this epoch's augmentation and dropout
         started = time.perf_counter()
         part, train_inputs, val_inputs = ((model, train_set, val_set) if trunk is None
                                           else trunk.inputs(model, phase, epoch))
-        loader = DataLoader(train_inputs, batch_size=recipe.batch_size, shuffle=True)
+        trained_part = DistributedDataParallel(part) if world.distributed else part  # averages the gradients
+        loader = epoch_loader(train_inputs, recipe.batch_size, epoch, recipe.seed, world)
         lrs = [group["lr"] for group in optimizer.param_groups]
-        trained = train_one_epoch(part, loader, loss_fn, optimizer, device, progress=False)  # the epochs bar shows it
+        trained = train_one_epoch(trained_part, fault_point(loader, world, epoch), loss_fn, optimizer, device,
+                                  progress=False, placement=placement)  # the epochs bar shows it
         scheduler.step()
-        checked = evaluate(part, DataLoader(val_inputs, batch_size=64), loss_fn, device)
-        history.append({"epoch": epoch, "phase": phase, "lr": lrs, "train_loss": trained.loss,
-                        "train_accuracy": trained.accuracy, "val_loss": checked.loss,
-                        "val_accuracy": checked.accuracy, "seconds": time.perf_counter() - started})
-        if checked.accuracy > max((row["val_accuracy"] for row in history[:-1]), default=-1.0):
-            atomic_save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
-        atomic_save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
-        bar.set_postfix(phase=phase, val=f"{checked.accuracy:.3f}", s=f"{history[-1]['seconds']:.1f}")
+        val_share = shard(val_inputs, world)
+        checked = evaluate(part, DataLoader(val_share, batch_size=64), loss_fn, device, placement=placement)
+        n_train, n_val = len(loader.sampler), len(val_share)
+        sums = summed([trained.loss * n_train, round(trained.accuracy * n_train), n_train,
+                       checked.loss * n_val, round(checked.accuracy * n_val), n_val], world)
+        history.append({"epoch": epoch, "phase": phase, "lr": lrs, "train_loss": sums[0] / sums[2],
+                        "train_accuracy": sums[1] / sums[2], "val_loss": sums[3] / sums[5],
+                        "val_accuracy": sums[4] / sums[5], "seconds": time.perf_counter() - started})
+        if world.main:  # every process has the same weights; one writes, after all have finished the epoch
+            if history[-1]["val_accuracy"] > max((row["val_accuracy"] for row in history[:-1]), default=-1.0):
+                atomic_save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
+            atomic_save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
+            write_metrics(history, folder / "metrics.csv")
+        bar.set_postfix(phase=phase, val=f"{history[-1]['val_accuracy']:.3f}", s=f"{history[-1]['seconds']:.1f}")
     bar.close()
+    barrier(world)  # nobody reads best.pt before rank 0 has written it
     return history
 
 
