@@ -135,3 +135,33 @@ def test_an_endless_notebook_that_ignores_ctrl_c_is_killed_at_its_wall_clock_lim
     process.wait(timeout=300)
     rows = {r["exercise"]: r for r in json.loads(report.read_text())}
     assert rows["conv_output_size"]["outcome"].startswith("timed out: killed after 30 s in cell 2"), rows
+
+
+def test_three_shards_merged_give_the_rows_of_one_unsharded_run(tmp_path, capsys):
+    lesson = "03_cnn_shape_flow"
+    right = "def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):\n" \
+            "    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1"
+    for name, cells in (("ana", [right]), ("ben", [right.replace(" + 1", "")]), ("cal", ["x = 1"]),
+                        ("dan", ["import os", "os._exit(3)"]), ("eli", [right, "raise ValueError('late')"])):
+        notebook_of(tmp_path / f"{name}_{lesson}.ipynb", "from course_utils import check_exercise", *cells)
+    (tmp_path / f"fox_{lesson}.ipynb").write_text("{ not a notebook")
+    from course_utils.cli import main
+    folder = str(tmp_path)
+    assert main(["grade", folder, "--timeout", "300", "--report", str(tmp_path / "whole.json")]) == 1
+    for k in (1, 2, 3):  # in this process: the grading workers' fork server starts once for the four runs
+        main(["grade", folder, "--timeout", "300", "--shard", f"{k}/3", "--report", str(tmp_path / f"shard{k}.csv")])
+        assert f"shard {k}/3: 2 of 6 notebooks" in capsys.readouterr().out
+    code = main(["merge", *(str(tmp_path / f"shard{k}.csv") for k in (3, 1, 2)), "--report",
+                 str(tmp_path / "merged.json"), "--report", str(tmp_path / "merged.xml")])
+    assert code == 1 and "6 notebooks" in capsys.readouterr().out  # 1: not every exercise passed
+
+    def comparable(rows):
+        return [{k: v for k, v in row.items() if k != "seconds"} | {"outcome": row["outcome"].split(" in ")[0]}
+                for row in rows]
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    assert comparable(json.loads((tmp_path / "merged.json").read_text())) == comparable(whole)
+    assert len(ET.parse(tmp_path / "merged.xml").getroot()) == 6
+    assert main(["merge", str(tmp_path / "shard1.csv"), str(tmp_path / "shard1.csv"), "--report",
+                 str(tmp_path / "x.json")]) == 2
+    assert "in two reports" in capsys.readouterr().err
+    assert main(["grade", folder, "--shard", "4/3"]) == 2 and "between 1 and N" in capsys.readouterr().err

@@ -17,7 +17,8 @@ REQUIRED = {"hwc_not_permuted", "view_instead_of_permute", "grayscale_not_expand
             "kept_1000_outputs", "optimizer_before_head_replacement", "eval_instead_of_freeze", "bn_stats_drift",
             "froze_everything", "full_finetune_tiny_data", "selected_on_test", "overlapping_splits",
             "accuracy_hides_missed_defects", "shapes_backbone_on_real_images", "threshold_chosen_on_test", "no_relu",
-            "hooks_left"}
+            "hooks_left", "no_distributed_sampler", "forgot_set_epoch", "ranks_disagree", "unreduced_metric",
+            "saved_on_every_rank"}
 
 
 @pytest.fixture(scope="module")
@@ -391,3 +392,40 @@ def test_hooks_left(reports):
     assert report.broken.values["calls_per_forward"] == [1, 2, 3, 4, 5]           # one more hook with every call
     assert report.fixed.values["calls_per_forward"] == [1, 1, 1, 1, 1]
     assert "1, 2, 3, 4, 5" in report.symptom
+
+
+def test_no_distributed_sampler(reports):
+    broken, fixed = reports["no_distributed_sampler"].broken.values["seen"], reports["no_distributed_sampler"].fixed.values["seen"]
+    assert sorted(broken[0]) == sorted(broken[1]) == list(range(16))              # both ranks: every sample
+    assert broken[0] == broken[1]                                                  # and the same batches
+    assert len(fixed[0]) == len(fixed[1]) == 8 and sorted(fixed[0] + fixed[1]) == list(range(16))
+
+
+def test_forgot_set_epoch(reports):
+    broken, fixed = reports["forgot_set_epoch"].broken.values["orders"], reports["forgot_set_epoch"].fixed.values["orders"]
+    assert all(len({tuple(order) for order in rank}) == 1 for rank in broken)   # every epoch repeats the first
+    assert all(len({tuple(order) for order in rank}) == 3 for rank in fixed)
+
+
+def test_ranks_disagree(reports):
+    report = reports["ranks_disagree"]
+    broken, fixed = report.broken.values["mine"], report.fixed.values["mine"]
+    together = broken[0] + broken[1]
+    twice, never = len(together) - len(set(together)), 16 - len(set(together))
+    assert twice == never > 0                                                      # counted, and named in the text
+    assert f"{twice} were trained on twice in the epoch and {never} never" in report.symptom
+    assert sorted(fixed[0] + fixed[1]) == list(range(16))
+
+
+def test_unreduced_metric(reports):
+    report = reports["unreduced_metric"]
+    broken, fixed = report.broken.values, report.fixed.values
+    assert broken["accuracy"][0] != broken["accuracy"][1]                          # each rank its own number
+    assert all(a != broken["whole"][0] for a in broken["accuracy"])               # neither is the whole set's
+    assert fixed["accuracy"][0] == fixed["accuracy"][1] == pytest.approx(broken["whole"][0])
+
+
+def test_saved_on_every_rank(reports):
+    report = reports["saved_on_every_rank"]
+    assert sum(report.broken.values["wrote"]) == 2 and sum(report.fixed.values["wrote"]) == 1
+    assert report.fixed.values["loads"] == [True, True] and report.broken.error is report.fixed.error is None

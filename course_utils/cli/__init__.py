@@ -23,6 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--report", metavar="FILE", action="append", help="write the results as .json, .csv or "
                        ".xml (JUnit); repeat it for several formats from one run")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: CPU cores)")
+    grade.add_argument("--shard", metavar="K/N", default=None, help="grade only the K-th of N shares of the sorted "
+                       "notebook list (N machines grade a class together; `course merge` joins their reports)")
+    merge = commands.add_parser("merge", help="join the reports of `course grade --shard K/N` runs into one",
+                                description="Merge the .json or .csv reports of several `course grade --shard K/N` "
+                                "runs: the rows one unsharded run gives, ordered by notebook.")
+    merge.add_argument("reports", nargs="+", metavar="REPORT", help="the shards' reports (.json or .csv)")
+    merge.add_argument("--report", metavar="FILE", action="append", required=True,
+                       help="the merged report: .json, .csv or .xml (JUnit); repeat it for several formats")
     data = commands.add_parser("data", help="write a dataset as class folders (elpv: 2,624 solar cells)",
                                description="Write the ELPV solar-cell images (CC BY-NC-SA 4.0) as class folders, "
                                "for lesson 09 (COURSE_DATA) or your own experiments.")
@@ -57,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "data":
         from .data import run_data
         return run_data(args.dataset, args.folder, args.labels)
+    if args.command == "merge":
+        from .shards import run_merge
+        return run_merge(args.reports, args.report)
     if args.command == "train":
         from .train import run_train
         return run_train(args)
     from .grade import run_grade
-    return run_grade(args.notebooks, timeout=args.timeout, report=args.report, jobs=args.jobs)
+    return run_grade(args.notebooks, timeout=args.timeout, report=args.report, jobs=args.jobs, shard=args.shard)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from .exercises_of import exercises_in
 from .grade_worker import grade_in_forked_worker
 from .workers import kill, running, worker_context, worker_env
 from .reports import print_progress, print_summary, print_table, write_report
+from .shards import parse_shard, shard_of
 
 
 @dataclass
@@ -223,7 +224,7 @@ def _argument_problem(timeout: float, reports: Sequence[str]) -> str | None:
 
 
 def run_grade(paths: list[str], timeout: float = 300, report: str | Sequence[str] | None = None,
-              jobs: int | None = None) -> int:
+              jobs: int | None = None, shard: str | None = None) -> int:
     """The `course grade` command. Exit codes: 0 every exercise passed, 1 some did not (or a notebook died, timed
     out, could not be read or held no exercise), 2 nothing to grade or a bad argument, 130 interrupted.
     ``report``: one file name or several (one report per format, from the same run)."""
@@ -248,6 +249,18 @@ def run_grade(paths: list[str], timeout: float = 300, report: str | Sequence[str
     if not notebooks:
         print(f"course grade: no notebooks found in {', '.join(paths)}", file=sys.stderr)
         return 2
+    if shard:
+        try:
+            k, n = parse_shard(shard)
+        except ValueError as exc:
+            print(f"course grade: {exc}", file=sys.stderr)
+            return 2
+        total, notebooks = len(notebooks), shard_of(notebooks, k, n)
+        print(f"shard {k}/{n}: {len(notebooks)} of {total} notebooks")
+        if not notebooks:  # more shards than notebooks: an empty report, so that the merge job finds every file
+            for report in reports:
+                write_report([], Path(report))
+            return 0
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         grades = grade_all(notebooks, timeout, jobs)

@@ -79,20 +79,24 @@ def print_progress(grades) -> None:
     print(f"Next: `{name}` in exercises/{lesson}.ipynb ({state}). Stuck? hint({name!r}) in that notebook.")
 
 
-def _junit(grades) -> ET.ElementTree:
+def _junit(rows: list[dict], times: dict[str, float]) -> ET.ElementTree:
+    """JUnit XML: a test suite per notebook (its wall time from ``times``, else its rows' seconds summed), a test
+    case per exercise."""
     suites = ET.Element("testsuites", name="course grade")
-    for grade in grades:
-        rows = [{k: clean(v) if isinstance(v, str) else v for k, v in row.items()} for row in _rows_of(grade)]
-        suite = ET.SubElement(suites, "testsuite", name=clean(grade.notebook), tests=str(len(rows)),
-                              failures=str(sum(r["status"] == "failed" for r in rows)),
-                              errors=str(sum(r["status"] == "error" for r in rows)),
-                              skipped=str(sum(r["status"] == "not_attempted" for r in rows)),
-                              time=f"{grade.seconds:.3f}")
-        ET.SubElement(suite, "system-out").text = clean(f"{grade.outcome}: {grade.detail}")
-        for row in rows:
-            case = ET.SubElement(suite, "testcase", classname=clean(Path(grade.notebook).stem),
-                                 name=row["exercise"] or "(the notebook)",
-                                 time=f"{row['seconds']:.3f}")
+    by_notebook: dict[str, list[dict]] = {}
+    for row in rows:
+        by_notebook.setdefault(row["notebook"], []).append(row)
+    for notebook, group in by_notebook.items():
+        seconds = times.get(notebook, sum(float(r["seconds"] or 0) for r in group))
+        suite = ET.SubElement(suites, "testsuite", name=notebook, tests=str(len(group)),
+                              failures=str(sum(r["status"] == "failed" for r in group)),
+                              errors=str(sum(r["status"] == "error" for r in group)),
+                              skipped=str(sum(r["status"] == "not_attempted" for r in group)),
+                              time=f"{seconds:.3f}")
+        ET.SubElement(suite, "system-out").text = group[0]["outcome"]
+        for row in group:
+            case = ET.SubElement(suite, "testcase", classname=Path(notebook).stem,
+                                 name=row["exercise"] or "(the notebook)", time=f"{float(row['seconds'] or 0):.3f}")
             kind = {"failed": "failure", "error": "error", "not_attempted": "skipped"}.get(row["status"])
             if kind:
                 ET.SubElement(case, kind, message=row["mistake"] or row["status"]).text = row["message"]
@@ -101,7 +105,11 @@ def _junit(grades) -> ET.ElementTree:
 
 def write_report(grades, path: Path) -> None:
     """JSON (a list of row objects), CSV (one row per notebook and exercise) or JUnit XML, by extension."""
-    rows = report_rows(grades)
+    write_rows(report_rows(grades), path, {clean(grade.notebook): grade.seconds for grade in grades})
+
+
+def write_rows(rows: list[dict], path: Path, times: dict[str, float] | None = None) -> None:
+    """Report rows written as JSON, CSV or JUnit XML, by ``path``'s extension."""
     suffix = path.suffix.lower()
     if suffix == ".json":
         path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -111,6 +119,39 @@ def write_report(grades, path: Path) -> None:
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".xml":
-        _junit(grades).write(path, encoding="utf-8", xml_declaration=True)
+        _junit(rows, times or {}).write(path, encoding="utf-8", xml_declaration=True)
     else:
         raise ValueError(f"report {path}: use .json, .csv or .xml")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a report `course grade` wrote as JSON or CSV (seconds as numbers, empty mistakes as None)."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    elif suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [dict(row) for row in csv.DictReader(handle)]
+        for row in rows:
+            row["mistake"] = row["mistake"] or None
+            row["seconds"] = float(row["seconds"] or 0)
+    else:
+        raise ValueError(f"{path}: merge reads the .json or .csv reports of `course grade --report`")
+    if not isinstance(rows, list) or any(not isinstance(r, dict) or set(FIELDS) - set(r) for r in rows):
+        raise ValueError(f"{path} is not a `course grade` report (rows with {', '.join(FIELDS)})")
+    return rows
+
+
+def merge_reports(paths: list[Path]) -> list[dict]:
+    """The rows of several shards' reports as one report: ordered by notebook as one unsharded run of the sorted
+    notebooks gives them (each notebook's rows in their own order); a notebook in two reports is an error."""
+    by_notebook: dict[str, list[dict]] = {}
+    for path in paths:
+        seen_here: dict[str, list[dict]] = {}
+        for row in read_rows(path):
+            seen_here.setdefault(row["notebook"], []).append(row)
+        for notebook, rows in seen_here.items():
+            if notebook in by_notebook:
+                raise ValueError(f"{notebook} is in two reports ({path} and another): merge each shard's report once")
+            by_notebook[notebook] = rows
+    return [row for notebook in sorted(by_notebook) for row in by_notebook[notebook]]

@@ -102,7 +102,7 @@ def _splits(root: Path, seed: int, out: Path, world):
     from ..data.folders import audit, class_files, save_splits, split_files
     classes, _ = class_files(root)
     splits = split_files(root, FRACTIONS, seed)
-    report = audit(splits, classes, progress=world.main)
+    report = audit(splits, classes, progress=world.main and sys.stderr.isatty())
     if world.main:
         problems = [line for line in report.lines() if line.startswith("✘")]
         for line in problems:
@@ -136,7 +136,7 @@ def train(args: argparse.Namespace) -> dict:
     from ..training.distributed import World, shard, start_world, stop_world, summed
     from ..training.finetune import train_augmentation
     from ..training.loop import Placement, evaluate
-    from ..training.recipe import Recipe, fit_recipe, load_best
+    from ..training.recipe import Recipe, epoch_line, fit_recipe, load_best
 
     default = Recipe()
     for option, field in (("head_epochs", "head_epochs"), ("block_epochs", "block_epochs"), ("batch_size",
@@ -177,12 +177,13 @@ def train(args: argparse.Namespace) -> dict:
         train_set = FileListDataset(splits["train"], classes, train_augmentation(preset))
         val_set = FileListDataset(splits["val"], classes, preset)
         loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_set.targets, len(classes)).to(world.device))
+        bars = sys.stderr.isatty()  # in a terminal, progress bars; in a log or a pipe, a line per epoch
         history = fit_recipe(model, train_set, val_set, recipe, out, loss_fn=loss_fn, fresh=not args.resume,
-                             progress=world.main, world=world, device=world.device, placement=placement)
-        for row in history:
-            say(f"epoch {row['epoch']}/{recipe.epochs} {row['phase']:10s} train loss {row['train_loss']:.4f} "
-                f"accuracy {row['train_accuracy']:.3f} | validation loss {row['val_loss']:.4f} accuracy "
-                f"{row['val_accuracy']:.3f} | {row['seconds']:.1f} s")
+                             progress=True if bars else "lines", world=world, device=world.device,
+                             placement=placement)
+        if bars:
+            for row in history:
+                say(epoch_line(row, recipe.epochs))
         best_epoch = load_best(model, out)
         test_set = shard(FileListDataset(splits["test"], classes, preset), world)
         tested = evaluate(model, DataLoader(test_set, batch_size=64), nn.CrossEntropyLoss(), world.device)

@@ -34,6 +34,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("08_evaluation_and_inference", "Evaluation and inference"),
     Lesson("09_your_own_images", "Your own images, end to end"),
     Lesson("10_solar_cell_defects", "Real images: solar-cell defects against a published benchmark"),
+    Lesson("11_scaling_out", "From one notebook to many processes"),
 )
 PARTS = ("exercises", "answers", "variants", "mistakes")  # the modules a lesson package may have
 

@@ -20,7 +20,7 @@ from ..data.folders import OPEN_ERRORS, open_rgb
 from ..models.finetunable import (BACKBONES, Backbone, backbone_of, default_backbone, feature_extractor,  # noqa: F401
                                   new_model)
 from .distributed import World, barrier, epoch_loader, fault_point, shard, summed
-from .loop import Placement, evaluate, get_device, train_one_epoch
+from .loop import Metrics, Placement, evaluate, get_device, train_one_epoch
 from .rates import SCHEDULES, schedule
 from .trunk_cache import TrunkCache
 
@@ -103,8 +103,21 @@ def write_metrics(history: list[dict], path: Path) -> None:
     atomic_write(path, write)
 
 
+def epoch_line(row: dict, epochs: int) -> str:
+    """One epoch of a history as a line of text: phase, training and validation loss and accuracy, seconds."""
+    return (f"epoch {row['epoch']}/{epochs} {row['phase']:10s} train loss {row['train_loss']:.4f} accuracy "
+            f"{row['train_accuracy']:.3f} | validation loss {row['val_loss']:.4f} accuracy {row['val_accuracy']:.3f} "
+            f"| {row['seconds']:.1f} s")
+
+
+def _whole(metrics: Metrics, count: int, world: World) -> Metrics:
+    """The loss and accuracy of every process's share together, from this process's ``metrics`` over ``count``."""
+    loss, correct, seen = summed([metrics.loss * count, round(metrics.accuracy * count), count], world)
+    return Metrics(loss / seen, correct / seen)
+
+
 def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str | Path, loss_fn=None,
-               fresh: bool = False, stop_after: int | None = None, progress: bool = True,
+               fresh: bool = False, stop_after: int | None = None, progress: bool | str = True,
                cache: bool = True, world: World = World(), device=None, placement: Placement | None = None
                ) -> list[dict]:
     """Train ``model`` by ``recipe``, one history row per epoch; after every epoch ``folder``/last.pt holds all that
@@ -115,7 +128,8 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
     kept in ``folder``; the datasets need ImageFolder's ``samples``, ``loader`` and ``transform``); False runs every
     image through it every epoch. ``world``: one of several processes (torchrun): each trains on its share of
     every epoch's permutation (DistributedDataParallel averages the gradients), validates its share, the counts are
-    summed, and rank 0 alone prints and writes. ``placement``: mixed precision and channels-last (Placement)."""
+    summed, and rank 0 alone prints and writes. ``placement``: mixed precision and channels-last (Placement).
+    ``progress``: a bar, False, or "lines" (a line per epoch)."""
     from torch.nn.parallel import DistributedDataParallel
 
     folder = Path(folder)
@@ -126,7 +140,8 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
     placement = placement or Placement()
     placement = Placement(placement.amp, placement.channels_last, recipe.batchnorm == "frozen")
     say = print if world.main else (lambda *args, **kwargs: None)
-    progress = progress and world.main
+    lines = progress == "lines" and world.main  # one printed line per epoch instead of a bar (logs, pipes)
+    progress = progress is True and world.main
     model.to(device)
     if placement.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -179,18 +194,20 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
         scheduler.step()
         val_share = shard(val_inputs, world)
         checked = evaluate(part, DataLoader(val_share, batch_size=64), loss_fn, device, placement=placement)
-        n_train, n_val = len(loader.sampler), len(val_share)
-        sums = summed([trained.loss * n_train, round(trained.accuracy * n_train), n_train,
-                       checked.loss * n_val, round(checked.accuracy * n_val), n_val], world)
-        history.append({"epoch": epoch, "phase": phase, "lr": lrs, "train_loss": sums[0] / sums[2],
-                        "train_accuracy": sums[1] / sums[2], "val_loss": sums[3] / sums[5],
-                        "val_accuracy": sums[4] / sums[5], "seconds": time.perf_counter() - started})
+        if world.distributed:  # each process measured its share: sum the counts, then divide
+            trained, checked = (_whole(metrics, len(part_of), world) for metrics, part_of in
+                                ((trained, loader.sampler), (checked, val_share)))
+        history.append({"epoch": epoch, "phase": phase, "lr": lrs, "train_loss": trained.loss,
+                        "train_accuracy": trained.accuracy, "val_loss": checked.loss,
+                        "val_accuracy": checked.accuracy, "seconds": time.perf_counter() - started})
         if world.main:  # every process has the same weights; one writes, after all have finished the epoch
             if history[-1]["val_accuracy"] > max((row["val_accuracy"] for row in history[:-1]), default=-1.0):
                 atomic_save({"model": model.state_dict(), "epoch": epoch, "classes": list(train_set.classes)}, best)
             atomic_save(_state(model, optimizer, scheduler, recipe, train_set.classes, history), last)
             write_metrics(history, folder / "metrics.csv")
         bar.set_postfix(phase=phase, val=f"{history[-1]['val_accuracy']:.3f}", s=f"{history[-1]['seconds']:.1f}")
+        if lines:
+            print(epoch_line(history[-1], recipe.epochs), flush=True)
     bar.close()
     barrier(world)  # nobody reads best.pt before rank 0 has written it
     return history
