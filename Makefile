@@ -19,7 +19,7 @@ COURSE_ENV := COURSE_CACHE=$(CURDIR)/.course-cache PYTHONDONTWRITEBYTECODE=
 # a fixed hash seed keeps any set/dict ordering in outputs the same on every run.
 TEST_ENV := $(COURSE_ENV) COURSE_WEIGHTS=course PYTHONHASHSEED=0
 
-.PHONY: lab test test-slow test-browser nbval prepare exercises execute backbone bench bench-thresholds lock clean
+.PHONY: lab test test-slow test-browser nbval prepare exercises execute backbone bench bench-train bench-thresholds lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; set PYTHON=/path/to/python3.10+")'
@@ -74,6 +74,9 @@ execute: prepare  ## re-execute notebooks in place (NB=notebooks/07_partial_fine
 
 backbone: $(STAMP)  ## regenerate the shipped course backbone (course_utils/assets; resumable, about 2 minutes)
 	$(COURSE_ENV) $(BIN)/python -m course_utils.models.backbone
+
+bench-train: prepare  ## images/s of `course train` in 1 and 2 processes (and one GPU when present); BENCH_ARGS="elpv --backbone efficientnet_lite0"
+	$(TEST_ENV) $(BIN)/python tests/bench_train.py $(BENCH_ARGS)
 
 bench: prepare  ## time check_exercise, run_symptom and nbval on lessons 06-07, idle vs busy (BENCH_ARGS=--help)
 	$(TEST_ENV) $(BIN)/python tests/benchmark.py $(BENCH_ARGS)

@@ -52,3 +52,10 @@ def test_the_browser_test_runs_in_its_own_target_and_job():
     assert "test-browser: prepare" in makefile and "pytest -m browser" in makefile
     options = tomllib.loads((WORKFLOW.parents[2] / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     assert "not browser" in options["addopts"] and any(m.startswith("browser:") for m in options["markers"])
+
+
+def test_submissions_are_graded_in_a_matrix_of_shards_and_merged():
+    text = WORKFLOW.read_text()
+    assert "matrix:" in text and "shard: [1, 2, 3]" in text
+    assert "--shard ${{ matrix.shard }}/3" in text and "needs: grade" in text
+    assert "course merge grades-*.json --report grades.xml" in text
