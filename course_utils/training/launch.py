@@ -62,9 +62,15 @@ def largest_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -
 
 
 def course_train(data: str, out: str | Path, processes: int = 1, threads: int = 1, options: tuple | list = (),
-                 env: dict | None = None, timeout: float = 900, echo: bool = True) -> Launched:
+                 env: dict | None = None, timeout: float = 900, echo: bool = True, fresh: bool = False,
+                 check: bool = True) -> Launched:
     """Run `course train DATA ... --out OUT` with ``processes`` processes of ``threads`` PyTorch threads each,
-    printing its lines as they come (``echo``) under a bar over its epochs; returns what it did."""
+    printing its lines as they come (``echo``) under a bar over its epochs; returns what it did. ``fresh``: delete
+    OUT first (a cell run again starts over instead of finding the last run there). ``check``: raise RuntimeError,
+    with the command's last lines, when it fails."""
+    if fresh:
+        import shutil
+        shutil.rmtree(out, ignore_errors=True)
     command = command_line(data, out, processes, options)
     variables = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                  "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -78,7 +84,8 @@ def course_train(data: str, out: str | Path, processes: int = 1, threads: int = 
                 printed.append(line)
                 epoch = EPOCH.match(line)
                 if epoch:
-                    bar.total = int(epoch.group(2))
+                    if bar.total is None:
+                        bar.reset(total=int(epoch.group(2)))  # reset() also resizes the notebook's bar
                     bar.update(int(epoch.group(1)) - bar.n)
                 if echo and not NOISE.match(line):
                     bar.write(line)
@@ -89,4 +96,8 @@ def course_train(data: str, out: str | Path, processes: int = 1, threads: int = 
         finally:
             bar.close()
         run.wait()
-    return Launched(command, run.returncode, time.perf_counter() - started, "\n".join(printed), Path(out))
+    launched = Launched(command, run.returncode, time.perf_counter() - started, "\n".join(printed), Path(out))
+    if check and launched.returncode != 0:
+        last = "\n".join(line for line in printed[-12:] if not NOISE.match(line))
+        raise RuntimeError(f"course train exited with code {launched.returncode}:\n{last}")
+    return launched
