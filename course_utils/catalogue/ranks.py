@@ -3,7 +3,10 @@ group (the code a learner sees is the code each rank runs), and what each rank r
 name, in rank order."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,46 +24,86 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-_CONTEXT = None
+_SERVER: subprocess.Popen | None = None
 
 
-def _context():
-    """A fork server that has imported PyTorch once: each rank is forked from it in a fraction of a second instead of
-    starting a new interpreter (a few seconds each); the same on every run of this process."""
-    global _CONTEXT
-    if _CONTEXT is None:
+def _server() -> subprocess.Popen:
+    """A process of our own that imported PyTorch once and forks the ranks of each variant (a fraction of a second
+    each, instead of a new interpreter's few seconds); it ends when this process closes its input. Not
+    multiprocessing's fork server, which `course grade` starts with its own environment in the same process."""
+    global _SERVER
+    if _SERVER is None or _SERVER.poll() is not None:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        _SERVER = subprocess.Popen([sys.executable, "-c", "from course_utils.catalogue.ranks import _serve; _serve()"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                                   start_new_session=True)
+    return _SERVER
+
+
+def _launch(script: Path, folder: str, world_size: int, address: str) -> list[int] | None:
+    """Run the ranks; their exit codes, or None when they did not finish within RANK_TIMEOUT (all then killed)."""
+    if os.name != "posix":  # no fork: each rank a new interpreter
         import multiprocessing
-        forkserver = "forkserver" in multiprocessing.get_all_start_methods()  # not on Windows: spawn there
-        _CONTEXT = multiprocessing.get_context("forkserver" if forkserver else "spawn")
-        if forkserver:
-            _CONTEXT.set_forkserver_preload(["torch", "torch.distributed", __name__])
-    return _CONTEXT
+        context = multiprocessing.get_context("spawn")
+        processes = [context.Process(target=_rank_main, args=(str(script), f"{folder}/rank{rank}.pt", rank,
+                                                                world_size, address)) for rank in range(world_size)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(RANK_TIMEOUT)
+        if any(process.is_alive() for process in processes):
+            for process in processes:
+                process.kill()
+            return None
+        return [process.exitcode for process in processes]
+    import json
+    import select
+    server = _server()
+    server.stdin.write(json.dumps([str(script), folder, world_size, address]) + "\n")
+    server.stdin.flush()
+    ready, _, _ = select.select([server.stdout], [], [], RANK_TIMEOUT)
+    if not ready:
+        os.killpg(server.pid, 9)  # the server and the ranks it forked
+        server.wait()
+        return None
+    return json.loads(server.stdout.readline())
+
+
+def _serve() -> None:
+    """The rank server's loop: for each request line, fork its ranks, wait for them, answer their exit codes."""
+    import json
+    import torch  # noqa: F401  (imported once, before any fork)
+    import torch.distributed  # noqa: F401
+    for line in sys.stdin:
+        script, folder, world_size, address = json.loads(line)
+        children = []
+        for rank in range(world_size):
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    _rank_main(script, f"{folder}/rank{rank}.pt", rank, world_size, address)
+                    code = 0
+                finally:
+                    os._exit(code)
+            children.append(pid)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+        sys.stdout.write(json.dumps(codes) + "\n")
+        sys.stdout.flush()
 
 
 def run_in_ranks(code: str, record: tuple[str, ...], world_size: int = 2) -> tuple[str | None, dict[str, list]]:
     """Run ``code`` in ``world_size`` new processes joined in a gloo group (names in scope: rank, world_size,
     dist, torch, nn, F, np, shared_dir); returns (the first rank's error or None, {name: [value of rank 0, ...]})."""
     import torch
-    context = _context()
     with tempfile.TemporaryDirectory(prefix="course-ranks-") as folder:
         script = Path(folder) / "variant.py"
         script.write_text(code)
         (Path(folder) / "shared").mkdir()
-        address = f"tcp://127.0.0.1:{_free_port()}"
-        processes = [context.Process(target=_rank_main, args=(str(script), f"{folder}/rank{rank}.pt", rank,
-                                                                world_size, address), daemon=True)
-                     for rank in range(world_size)]
-        for process in processes:
-            process.start()
-        deadline = time.monotonic() + RANK_TIMEOUT
-        for process in processes:
-            process.join(timeout=max(1.0, deadline - time.monotonic()))
-        if any(process.is_alive() for process in processes):
-            for process in processes:
-                process.kill()
+        codes = _launch(script, folder, world_size, f"tcp://127.0.0.1:{_free_port()}")
+        if codes is None:
             return f"TimeoutError: the ranks did not finish within {RANK_TIMEOUT} s", {}
-        errors = [f"rank {rank} exited with code {process.exitcode}" for rank, process in enumerate(processes)
-                  if process.exitcode != 0]
+        errors = [f"rank {rank} exited with code {code}" for rank, code in enumerate(codes) if code != 0]
         results = [torch.load(Path(folder) / f"rank{rank}.pt", weights_only=False)
                    if (Path(folder) / f"rank{rank}.pt").is_file() else {"error": None, "values": {}}
                    for rank in range(world_size)]
