@@ -162,12 +162,8 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
         if not all(hasattr(data, name) for data in (train_set, val_set) for name in ("samples", "loader", "transform")):
             raise ValueError("cache=True needs datasets with ImageFolder's samples, loader and transform (FileListDataset "
                              "or ImageFolder): pass cache=False to run every image through the whole network")
-        if not world.main:
-            barrier(world)  # rank 0 runs the trunk and saves its outputs; the others read them
-        trunk = TrunkCache(model, train_set, val_set, recipe.versions, recipe.seed, folder, progress)
-        if world.main:
-            barrier(world)
-        say(trunk.note)
+        trunk = TrunkCache(model, train_set, val_set, recipe.versions, recipe.seed, folder, progress, world)
+        say(trunk.note)  # with several processes, each ran the trunk on its share of the images
     optimizer = scheduler = None
     bar = tqdm(range(start, recipe.epochs + 1), desc="epochs", initial=start - 1, total=recipe.epochs,
                disable=not progress)

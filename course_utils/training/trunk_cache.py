@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ..models.backbone import atomic_save
 from ..models.finetunable import backbone_of
 from ..models.modes import evaluating
+from .distributed import World, barrier
 
 CHUNK = 32  # images decoded, transformed and passed through the trunk together
 
@@ -46,23 +47,34 @@ def _identity(model: nn.Module, backbone, dataset, transforms: list, seed: int) 
     return digest.hexdigest()[:16]
 
 
-def _pass(model: nn.Module, backbone, dataset, transforms: list, seed: int, bar) -> list[TensorDataset]:
-    """The trunk's output for every image under each of ``transforms``: each image decoded once, version v of image
-    i transformed with its own seed (seed, v, i), so the result depends on neither batching nor the global stream."""
+def _pass(model: nn.Module, backbone, dataset, transforms: list, seed: int, bar,
+          share: range | None = None) -> list[TensorDataset]:
+    """The trunk's output for every image of ``share`` (default: all) under each of ``transforms``: each image decoded
+    once, version v of image i transformed with its own seed (seed, v, i), so the result depends on neither batching,
+    nor the share, nor the global stream."""
+    share = range(len(dataset)) if share is None else share
     outputs: list[list[torch.Tensor]] = [[] for _ in transforms]
-    targets = torch.tensor(dataset.targets, dtype=torch.long)
+    targets = torch.tensor([dataset.targets[i] for i in share], dtype=torch.long)
     device = next(model.parameters()).device
     with evaluating(model), torch.no_grad(), torch.random.fork_rng():
-        for start in range(0, len(dataset), CHUNK):
-            images = [dataset.loader(path) for path, _ in dataset.samples[start:start + CHUNK]]
+        for start in range(share.start, share.stop, CHUNK):
+            indices = range(start, min(start + CHUNK, share.stop))
+            images = [dataset.loader(dataset.samples[i][0]) for i in indices]
             for version, transform in enumerate(transforms):
                 batch = []
-                for offset, image in enumerate(images):
-                    torch.manual_seed((seed * 1_000_003 + version) * 1_000_003 + start + offset)
+                for index, image in zip(indices, images):
+                    torch.manual_seed((seed * 1_000_003 + version) * 1_000_003 + index)
                     batch.append(transform(image))
                 outputs[version].append(backbone.trunk(model, torch.stack(batch).to(device)).cpu())
             bar.update(len(images) * len(transforms))
-    return [TensorDataset(torch.cat(parts), targets) for parts in outputs]
+    empty = torch.empty(0)
+    return [TensorDataset(torch.cat(parts) if parts else empty, targets) for parts in outputs]
+
+
+def _block(size: int, world: World) -> range:
+    """This process's contiguous share of ``size`` items (the shares in rank order are the whole, in order)."""
+    per_rank = -(-size // world.size)
+    return range(min(size, world.rank * per_rank), min(size, (world.rank + 1) * per_rank))
 
 
 class TrunkCache:
@@ -70,7 +82,7 @@ class TrunkCache:
     1 as validation sees them (``val_set``'s transform), the others drawn by ``train_set``'s random transform."""
 
     def __init__(self, model: nn.Module, train_set, val_set, versions: int, seed: int, folder: str | Path,
-                 progress: bool = True):
+                 progress: bool = True, world: World = World()):
         self.model, self.backbone = model, backbone_of(model)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -81,14 +93,18 @@ class TrunkCache:
         saved = self._load(path)
         if saved is None:
             started = time.perf_counter()
-            with tqdm(total=len(train_set) * len(train_transforms) + len(val_set), desc="trunk, once", unit="img",
-                      disable=not progress) as bar:
-                saved = {"train": _pass(model, self.backbone, train_set, train_transforms, seed, bar),
-                         "val": _pass(model, self.backbone, val_set, [val_set.transform], seed, bar)[0]}
-            for old in folder.glob("trunk-*.pt"):
-                old.unlink()
-            atomic_save({name: [d.tensors for d in data] if isinstance(data, list) else data.tensors
-                         for name, data in saved.items()}, path)
+            train_share, val_share = _block(len(train_set), world), _block(len(val_set), world)
+            with tqdm(total=len(train_share) * len(train_transforms) + len(val_share), desc="trunk, once",
+                      unit="img", disable=not progress) as bar:
+                saved = {"train": _pass(model, self.backbone, train_set, train_transforms, seed, bar, train_share),
+                         "val": _pass(model, self.backbone, val_set, [val_set.transform], seed, bar, val_share)[0]}
+            if world.distributed:  # each process ran its share: put the shares together, in rank order
+                saved = self._joined(saved, path, world)
+            if world.main:
+                for old in folder.glob("trunk-*.pt"):
+                    old.unlink()
+                atomic_save({name: [d.tensors for d in data] if isinstance(data, list) else data.tensors
+                             for name, data in saved.items()}, path)
             size = sum(t.numel() * t.element_size() for d in saved["train"] + [saved["val"]] for t in d.tensors)
             self.note = (f"trunk run once: {len(train_set)} training images x {len(train_transforms)} versions + "
                          f"{len(val_set)} validation images in {time.perf_counter() - started:.0f} s; {size / 1e6:.0f} "
@@ -115,6 +131,21 @@ class TrunkCache:
                                     for chunk in data.tensors[0].split(256)])
             kept[version] = TensorDataset(pooled, data.tensors[1])
         return kept[version]
+
+    @staticmethod
+    def _joined(mine: dict, path: Path, world: World) -> dict:
+        """Every process's share of the outputs, written next to ``path`` and read back by all, in rank order."""
+        atomic_save({"train": [d.tensors for d in mine["train"]], "val": mine["val"].tensors},
+                    path.with_name(f"{path.stem}.part{world.rank}.pt"))
+        barrier(world)
+        parts = [torch.load(path.with_name(f"{path.stem}.part{rank}.pt"), map_location="cpu", weights_only=True)
+                 for rank in range(world.size)]
+        barrier(world)  # every process has read every share: rank 0 may now replace them by the whole
+        joined = {"train": [TensorDataset(*(torch.cat([part["train"][v][k] for part in parts if len(part["train"][v][1])])
+                                            for k in range(2))) for v in range(len(mine["train"]))],
+                  "val": TensorDataset(*(torch.cat([part["val"][k] for part in parts if len(part["val"][1])])
+                                         for k in range(2)))}
+        return joined
 
     @staticmethod
     def _load(path: Path) -> dict | None:
