@@ -21,6 +21,7 @@ from course_utils.cli import main
 from course_utils.data.folders import FileListDataset, class_files, images_folder, load_splits
 from course_utils.models.finetunable import new_model
 from course_utils.models.pretrained import training_transforms
+from course_utils.training.launch import largest_difference
 from course_utils.training.loop import evaluate
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -54,11 +55,6 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
     return torch.load(folder / "last.pt", weights_only=True)["model"]
 
 
-def _largest_difference(a: dict, b: dict) -> float:
-    assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
-
-
 @pytest.fixture(scope="module")
 def runs(data, tmp_path_factory) -> dict[str, Path]:
     """Two processes with batch 4, and one with batch 8 (in this process)."""
@@ -76,7 +72,7 @@ def test_two_processes_end_with_the_weights_of_one_with_twice_the_batch(runs):
     assert json.loads((two / "summary.json").read_text())["world_size"] == 2
     assert json.loads((two / "summary.json").read_text())["global_batch"] == 8
     assert json.loads((one / "summary.json").read_text())["world_size"] == 1
-    assert _largest_difference(_weights(two), _weights(one)) < 1e-5
+    assert largest_difference(_weights(two), _weights(one)) < 1e-5
     first_step = _weights(two)["fc.weight"] - new_model(3, backbone="resnet18", dropout=0)[0].fc.weight
     assert first_step.abs().max() > 1e-3  # the head did train: equal weights are not two untouched models
 

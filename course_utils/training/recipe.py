@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -137,8 +137,7 @@ def fit_recipe(model: nn.Module, train_set, val_set, recipe: Recipe, folder: str
     last, best = folder / "last.pt", folder / "best.pt"
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = torch.device(device or get_device())
-    placement = placement or Placement()
-    placement = Placement(placement.amp, placement.channels_last, recipe.batchnorm == "frozen")
+    placement = replace(placement or Placement(), all_batchnorm_eval=recipe.batchnorm == "frozen")
     say = print if world.main else (lambda *args, **kwargs: None)
     lines = progress == "lines" and world.main  # one printed line per epoch instead of a bar (logs, pipes)
     progress = progress is True and world.main
