@@ -17,6 +17,7 @@ from ..models.finetunable import BACKBONES
 from ..models.heads import new_head
 from ..models.modes import evaluating
 from .cells import Arm, Seeded, Splits
+from .optim import adamw
 from .probe import scores, shuffled_batches
 from .trunk_cache import Above
 
@@ -62,7 +63,7 @@ def finetune_arm(name: str, trunk: torch.Tensor | list[torch.Tensor], features: 
             order = torch.Generator().manual_seed(seed)
             head = new_head(features.shape[1], k, dropout=0.2)   # lesson 09's head, phase 1 on features
             setattr(model, LITE0.head, head)
-            head_optimizer = torch.optim.AdamW(head.parameters(), lr=head_lr, weight_decay=1e-4)
+            head_optimizer = adamw(head.parameters(), lr=head_lr, weight_decay=1e-4)
             for _ in range(head_epochs):
                 for batch in shuffled_batches(len(fit), 32, order):
                     head_optimizer.zero_grad()
@@ -71,8 +72,8 @@ def finetune_arm(name: str, trunk: torch.Tensor | list[torch.Tensor], features: 
             for parameter_name, parameter in model.named_parameters():
                 parameter.requires_grad = parameter_name.startswith(LITE0.trained_prefixes())
             block = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith(LITE0.head + ".")]
-            optimizer = torch.optim.AdamW([{"params": list(head.parameters()), "lr": head_lr},
-                                           {"params": block, "lr": block_lr}], weight_decay=1e-4)
+            optimizer = adamw([{"params": list(head.parameters()), "lr": head_lr}, {"params": block, "lr": block_lr}],
+                              weight_decay=1e-4)
             top, best = Above(model, LITE0), None
             for epoch in range(1, epochs + 1):
                 model.train()  # the trunk is not run here; the last block's BatchNorm learns as in lesson 09

@@ -17,6 +17,7 @@ from ..data.elpv import SolarCells, paper_split, stratified_split
 from ..data.imbalance import class_weights
 from .comparison import Comparison
 from .finetune import Run
+from .optim import adamw
 from .probe import Scores, fit_head, probabilities, scores
 from .tta import predict_with_symmetries, symmetries
 
@@ -179,7 +180,7 @@ def scratch_arm(pixels: torch.Tensor, cells: SolarCells, splits: Splits, epochs:
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             model = SmallCNN(2)
-            optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+            optimizer = adamw(model.parameters(), lr=lr, weight_decay=1e-4)
             order = torch.Generator().manual_seed(seed)
             train = split["train"]
             for _ in range(epochs):

@@ -21,6 +21,7 @@ from torchvision.models import resnet18
 from ..models.features import extract_features
 from ..models.heads import new_head, split_resnet
 from .loop import fit
+from .optim import adamw
 
 TRAINS = ("head", "layer4", "all")  # what a strategy trains: the head, the last block and the head, everything
 
@@ -234,8 +235,7 @@ def fine_tune(data: ComparisonData, strategy: Strategy, seed: int, epochs: int, 
         part, (train, val) = _cached_part(data, model, phase) if cached else (model, (data.train, data.val))
         if strategy.augment:
             train = data.augmented_train
-        optimizer = torch.optim.AdamW(param_groups(model, strategy.head_lr, strategy.backbone_lr),
-                                      weight_decay=data.weight_decay)
+        optimizer = adamw(param_groups(model, strategy.head_lr, strategy.backbone_lr), weight_decay=data.weight_decay)
         loader = DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order)
         history = fit(part, loader, DataLoader(Subset(val, watch.tolist()), batch_size=125), optimizer, phase_epochs,
                       progress=progress, frozen_bn=frozen_bn)
@@ -261,7 +261,7 @@ def train_head(name: str, data: ComparisonData, train: TensorDataset, val: Tenso
     head = new_head(train.tensors[0].shape[1], data.num_classes, data.dropout)
     order = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=data.weight_decay)
+    optimizer = adamw(head.parameters(), lr=lr, weight_decay=data.weight_decay)
     history = fit(head, DataLoader(train, batch_size=data.batch_size, shuffle=True, generator=order),
                   DataLoader(Subset(val, data.watched().tolist()), batch_size=125), optimizer, epochs, progress=progress)
     seconds = time.perf_counter() - start

@@ -21,6 +21,7 @@ from ..models.finetunable import (BACKBONES, Backbone, backbone_of, default_back
                                   new_model)
 from .distributed import World, barrier, epoch_loader, fault_point, shard, summed
 from .loop import Metrics, Placement, evaluate, get_device, train_one_epoch
+from .optim import adamw
 from .rates import SCHEDULES, schedule
 from .trunk_cache import TrunkCache
 
@@ -79,7 +80,7 @@ def phase_optimizer(model: nn.Module, recipe: Recipe, phase: str):
     if phase == PHASES[1]:
         block = [p for name, p in model.named_parameters() if name.startswith(parts.last_block)]
         groups.append({"params": block, "lr": recipe.backbone_lr})
-    optimizer = torch.optim.AdamW(groups, weight_decay=recipe.weight_decay)
+    optimizer = adamw(groups, weight_decay=recipe.weight_decay)
     epochs = recipe.head_epochs if phase == PHASES[0] else recipe.block_epochs
     return optimizer, schedule(optimizer, recipe.schedule, epochs)
 
