@@ -4,6 +4,7 @@ test_cli_grade_submissions.py."""
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import nbformat
 import pytest
 
 from course_utils.cli.grade import grade_all
@@ -22,20 +24,30 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 
 
+GRADED_SOLUTION = ROOT / "solutions" / "06_freezing.ipynb"  # graded end to end; nbval re-runs every solution
+
+
 @pytest.fixture(scope="module")
 def course_grades():
-    grades = grade_all(SOLUTIONS + EXERCISES, timeout=240, jobs=2, progress=False)
-    return dict(zip(SOLUTIONS + EXERCISES, grades))
+    grades = grade_all([GRADED_SOLUTION] + EXERCISES, timeout=240, jobs=2, progress=False)
+    return dict(zip([GRADED_SOLUTION] + EXERCISES, grades))
 
 
 def test_every_solution_passes_every_exercise(course_grades):
-    graded = []
+    """Each exercise is checked in its lesson's solution notebook by a cell nbval compares (tagged), whose stored
+    output is a pass: nbval runs every solution notebook in this suite, so a solution that stopped passing fails
+    there. One solution notebook is also graded by `course grade` here, every row passed."""
+    checked = []
     for path in SOLUTIONS:
-        grade = course_grades[path]
-        assert grade.outcome == "ran" and grade.rows, grade
-        assert all(row["status"] == "passed" for row in grade.rows), grade.rows
-        graded += [row["exercise"] for row in grade.rows]
-    assert sorted(graded) == sorted(all_exercises())
+        for cell in nbformat.read(path, as_version=4).cells:
+            for name in re.findall(r'^check_exercise\("(\w+)"\)$', cell.source, re.MULTILINE) if cell.cell_type == "code" else ():
+                shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
+                assert "nbval-check-output" in cell.metadata.get("tags", []), (path.name, name)
+                assert shown.startswith(f"[\u2714] {name}: Correct"), (path.name, name, shown[:200])
+                checked.append(name)
+    assert sorted(checked) == sorted(all_exercises())
+    grade = course_grades[GRADED_SOLUTION]
+    assert grade.outcome == "ran" and grade.rows and all(row["status"] == "passed" for row in grade.rows), grade.rows
 
 
 def test_every_untouched_exercise_runs_and_every_check_is_not_attempted(course_grades):

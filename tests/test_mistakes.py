@@ -358,7 +358,7 @@ def test_shapes_backbone_on_real_images(reports):
     report = reports["shapes_backbone_on_real_images"]
     broken, fixed = report.broken.values, report.fixed.values
     assert report.broken.error is None and report.fixed.error is None
-    # measured (1 thread, idle): shapes 0.654, random 0.630, ImageNet 0.746 balanced accuracy on 200 cells
+    # measured (1 thread, idle): shapes 0.654, random 0.630, ImageNet 0.777 balanced accuracy on 200 cells
     assert abs(broken["shapes"] - broken["random"]) < 0.071                     # within what 200 cells resolve
     assert fixed["imagenet"] > max(broken["shapes"], broken["random"]) + 0.05   # the source domain matters
     assert "within" in report.symptom and f"{fixed['imagenet']:.3f}" in report.symptom
@@ -370,7 +370,7 @@ def test_threshold_chosen_on_test(reports):
     mean = lambda values: sum(values) / len(values)  # noqa: E731
     assert len(broken["reported"]) == len(fixed["fresh"]) == 200
     assert min(broken["reported"]) >= 0.9                                        # chosen to reach it, so it does
-    # measured: chosen on test reported 0.906, fresh 0.895 (+0.011); chosen on validation 0.889 vs 0.894 (-0.006)
+    # measured: chosen on test reported 0.906, fresh 0.899 (+0.007); chosen on validation 0.889 vs 0.894 (-0.005)
     optimism = mean(broken["reported"]) - mean(broken["fresh"])
     assert optimism > 0 and optimism > mean(fixed["reported"]) - mean(fixed["fresh"]) + 0.008
     assert abs(mean(fixed["reported"]) - mean(fixed["fresh"])) < 0.015           # the honest report

@@ -20,11 +20,8 @@ import torch
 from course_utils import run_symptom
 from course_utils.models.pretrained import course_weights
 from helpers import linear_probe_accuracy
-from test_transfer_gap import _scratch_accuracy
-from course_utils.data.generated import course_dataset
 out = {"threads": torch.get_num_threads()}
 out["shipped linear probe (>= 0.85)"] = linear_probe_accuracy(course_weights(progress=False))
-out["scratch CNN best val (transfer - 0.25 >)"] = _scratch_accuracy(course_dataset(progress=False))
 values = lambda mistake: (run_symptom(mistake).broken.values, run_symptom(mistake).fixed.values)
 b, f = values("skip_normalization"); out["skip_normalization fixed / mismatch / reverse / never"] = [f["result"], b["result"], b["reverse"], b["never"]]
 b, f = values("augment_validation"); out["augment_validation fixed / broken scores"] = [f["scores"][0], b["scores"]]

@@ -174,7 +174,7 @@ class Comparison:
         show_figure(figure)
 
 
-CACHE_FORMAT = 2  # raise when what a run records, or how strategies train, changes
+CACHE_FORMAT = 3  # raise when what a run records, or how strategies train, changes
 
 
 def _fingerprint(data: ComparisonData, strategies, seeds, epochs: int, augment_best: bool) -> str:

@@ -46,7 +46,7 @@ def _plot_accuracy(figure, broken: Variant, fixed: Variant) -> None:
 
 SOURCE_SETUP = """\
 from course_utils.data.elpv import SolarCells, stratified_split
-from course_utils.models.cell_features import features_of_cells
+from course_utils.models.cell_features import cell_features
 from course_utils.training.probe import fit_head, probabilities, scores
 
 cells = SolarCells("binary")
@@ -57,7 +57,7 @@ y = torch.tensor(cells.targets)[part]
 train, test = torch.tensor(split["train"]), torch.tensor(split["test"])
 
 def balanced_accuracy(source, size):               # the same linear head on one backbone's frozen features
-    x, _ = features_of_cells(source, size, indices=part)   # computed now: a few seconds each
+    x = cell_features(source, size, progress=False)[0][part]   # the lesson's features: cached once per machine
     head = fit_head(x[train], y[train], num_classes=2, seed=0)
     return scores(probabilities(head, x[test]).argmax(1), y[test], 2).balanced_accuracy
 """
@@ -101,7 +101,7 @@ from course_utils.training.probe import fit_head, probabilities, threshold_for_r
 cells = SolarCells("binary")
 split = paper_split(cells, seed=0)                 # 1,968 training cells, 656 held out
 y = torch.tensor(cells.targets)
-x, _ = cell_features("imagenet", 64, progress=False)   # small inputs: quick, and a model that makes mistakes
+x, _ = cell_features("imagenet", 128, progress=False)  # the lesson's features: cached once per machine
 head = fit_head(x[split["train"]], y[split["train"]], num_classes=2, seed=0)
 held = torch.tensor(split["test"])
 p, truth = probabilities(head, x[held])[:, 1], y[held]   # the defect probability of the 656 held-out cells
@@ -183,7 +183,7 @@ shapes = balanced_accuracy("shapes", 56)           # pretrained on the course's 
 random = balanced_accuracy("random", 56)           # the same ResNet-18 with random weights: the control
 """,
         fixed_code="""\
-imagenet = balanced_accuracy("imagenet", 96)       # pretrained on 1.3 million ImageNet photos
+imagenet = balanced_accuracy("imagenet", 128)      # pretrained on 1.3 million ImageNet photos
 """,
         record=("shapes", "random", "imagenet"),
         summarize=_summarize_source,
