@@ -26,14 +26,14 @@ def _without_checks(source: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def endless(tmp_path_factory):
-    """`course grade` on a notebook that ignores Ctrl-C and never ends, with a 30 s limit: started first and left
+    """`course grade` on a notebook that ignores Ctrl-C and never ends, with a 20 s limit: started first and left
     running (it sleeps; it needs no core) while the file's other tests grade, collected by the test that needs it."""
     folder = tmp_path_factory.mktemp("endless")
     # endless without burning a core the rest of the suite needs: a loop of short sleeps hangs the same way
     notebook_of(folder / "fay_03_cnn_shape_flow.ipynb", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)",
                 "import time\nwhile True:\n    time.sleep(0.05)")
     report = folder / "report.json"
-    process = subprocess.Popen([sys.executable, "-m", "course_utils", "grade", str(folder), "--timeout", "30",
+    process = subprocess.Popen([sys.executable, "-m", "course_utils", "grade", str(folder), "--timeout", "20",
                                 "--report", str(report)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=dict(os.environ, COURSE_WEIGHTS="course"))
     yield process, report
@@ -165,4 +165,4 @@ def test_an_endless_notebook_that_ignores_ctrl_c_is_killed_at_its_wall_clock_lim
     process, report = endless
     process.wait(timeout=300)
     rows = {r["exercise"]: r for r in json.loads(report.read_text())}
-    assert rows["conv_output_size"]["outcome"].startswith("timed out: killed after 30 s in cell 2"), rows
+    assert rows["conv_output_size"]["outcome"].startswith("timed out: killed after 20 s in cell 2"), rows
