@@ -122,3 +122,26 @@ def test_cached_features_and_linear_probe_match_plain_pytorch():
     assert backbone.training and backbone[1].training  # modes given back
     accuracy = linear_probe(cached, extract_features(backbone, DataLoader(_blobs(30, seed=1), batch_size=30)))
     assert accuracy > 0.9
+
+
+def test_library_adamw_is_fused_on_cpu_and_steps_like_torch_adamw():
+    """training/optim.adamw: PyTorch's fused AdamW where the device has it, the same update as torch.optim.AdamW
+    (the reference) up to rounding; groups, a lone tensor and a generator of parameters are all accepted."""
+    from course_utils.training.optim import adamw
+    torch.manual_seed(0)
+    ours, reference = nn.Linear(6, 3), nn.Linear(6, 3)
+    reference.load_state_dict(ours.state_dict())
+    mine = adamw([{"params": ours.weight, "lr": 1e-2}, {"params": iter([ours.bias]), "lr": 1e-3}], weight_decay=0.1)
+    theirs = torch.optim.AdamW([{"params": reference.weight, "lr": 1e-2}, {"params": [reference.bias], "lr": 1e-3}],
+                               weight_decay=0.1)
+    assert mine.defaults["fused"] is True and [len(g["params"]) for g in mine.param_groups] == [1, 1]
+    x = torch.randn(8, 6)
+    for _ in range(5):
+        for model, optimizer in ((ours, mine), (reference, theirs)):
+            optimizer.zero_grad()
+            model(x).square().mean().backward()
+            optimizer.step()
+    assert torch.allclose(ours.weight, reference.weight, atol=1e-6)
+    assert torch.allclose(ours.bias, reference.bias, atol=1e-6)
+    assert not torch.equal(ours.weight, nn.Linear(6, 3).weight)  # it trained
+    assert adamw(nn.Linear(2, 2, device="meta").parameters()).defaults["fused"] is None  # no fused kernel there
