@@ -56,17 +56,25 @@ def _device(choice: str):
     return torch.device("cuda" if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()) else "cpu")
 
 
+def _first_on_rank0(world, make):
+    """make() in rank 0, then in the others: what it writes once per machine (the generated images, a pooled copy of
+    a split folder, the elpv cells) is written by one process, and the others find it ready."""
+    from ..training.distributed import barrier
+    made = make() if world.main else None
+    barrier(world)
+    return made if world.main else make()
+
+
 def _data_folder(data: str, world) -> Path:
     """The class-folder tree DATA names: a folder, or 'elpv' / 'shapes' prepared once in the course's cache."""
     from ..data.folders import class_files, images_folder
     from ..data.generated import cache_dir
-    from ..training.distributed import barrier
     if data == "shapes":
         return images_folder(progress=world.main)
     if data == "elpv":
         from ..data.elpv import ElpvMissing, installed_version, write_class_folders
         target = cache_dir() / f"elpv-binary-{installed_version()}"
-        if world.main and not target.is_dir():
+        if not target.is_dir():
             partial = target.with_name(target.name + ".partial")
             import shutil
             shutil.rmtree(partial, ignore_errors=True)
@@ -75,7 +83,6 @@ def _data_folder(data: str, world) -> Path:
             except ElpvMissing as exc:
                 raise BadInput(str(exc)) from None
             partial.rename(target)
-        barrier(world)
         return target
     root = Path(data).expanduser()
     if not root.is_dir():
@@ -94,6 +101,14 @@ def _data_folder(data: str, world) -> Path:
         raise BadInput(f"{root}: class folder(s) without a readable image file: {', '.join(empty)}; add images or "
                        "remove the folder")
     return root
+
+
+def _source(args, world) -> tuple[Path, str]:
+    """(the data folder, the backbone): default_backbone compares DATA with the course's own images, generated in
+    the cache the first time."""
+    from ..models.finetunable import default_backbone
+    root = _data_folder(args.data, world)
+    return root, default_backbone(root) if args.backbone == "auto" else args.backbone
 
 
 def _splits(root: Path, seed: int, out: Path, world):
@@ -131,7 +146,7 @@ def train(args: argparse.Namespace) -> dict:
 
     from ..data.folders import FileListDataset
     from ..data.imbalance import class_weights
-    from ..models.finetunable import default_backbone, new_model
+    from ..models.finetunable import new_model
     from ..models.pretrained import describe_weights, training_transforms
     from ..training.distributed import World, shard, start_world, stop_world, summed
     from ..training.finetune import train_augmentation
@@ -157,9 +172,8 @@ def train(args: argparse.Namespace) -> dict:
     try:
         say = print if world.main else (lambda *a, **k: None)
         out.mkdir(parents=True, exist_ok=True)
-        root = _data_folder(args.data, world)
+        root, backbone = _first_on_rank0(world, lambda: _source(args, world))
         classes, splits, side = _splits(root, args.seed, out, world)
-        backbone = default_backbone(root) if args.backbone == "auto" else args.backbone
         model, weights = new_model(len(classes), backbone=backbone, dropout=args.dropout, seed=args.seed)
         preset, note = training_transforms(weights, world.device, images_px=side or 64)
         placement = Placement.for_device(world.device, args.amp, args.channels_last)
