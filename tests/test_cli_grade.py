@@ -39,8 +39,8 @@ def test_every_solution_passes_every_exercise(course_grades):
     there. One solution notebook is also graded by `course grade` here, every row passed."""
     checked = []
     for path in SOLUTIONS:
-        for cell in nbformat.read(path, as_version=4).cells:
-            for name in re.findall(r'^check_exercise\("(\w+)"\)$', cell.source, re.MULTILINE) if cell.cell_type == "code" else ():
+        for cell in [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]:
+            for name in re.findall(r'^check_exercise\("(\w+)"\)$', cell.source, re.MULTILINE):
                 shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.get("outputs", []))
                 assert "nbval-check-output" in cell.metadata.get("tags", []), (path.name, name)
                 assert shown.startswith(f"[\u2714] {name}: Correct"), (path.name, name, shown[:200])

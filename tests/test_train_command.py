@@ -151,11 +151,10 @@ def test_what_is_written_once_per_machine_is_prepared_by_rank_0_before_the_other
     generated images, a pooled copy, the elpv cells). Rank 0 does it before a barrier, the others after it: two
     ranks that built the same folder at once deleted each other's files (found with an empty cache)."""
     import course_utils.training.distributed as distributed
-    from course_utils.cli.train import _first_on_rank0
-    from course_utils.training.distributed import World
+    from course_utils.training.distributed import World, first_on_rank0
     events = []
     monkeypatch.setattr(distributed, "barrier", lambda world: events.append(("barrier", world.rank)))
     for rank in (0, 1):
-        made = _first_on_rank0(World(rank=rank, size=2), lambda: events.append(("make", rank)) or f"made by {rank}")
+        made = first_on_rank0(World(rank=rank, size=2), lambda: events.append(("make", rank)) or f"made by {rank}")
         assert made == f"made by {rank}"
     assert events == [("make", 0), ("barrier", 0), ("barrier", 1), ("make", 1)]

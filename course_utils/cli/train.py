@@ -56,15 +56,6 @@ def _device(choice: str):
     return torch.device("cuda" if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()) else "cpu")
 
 
-def _first_on_rank0(world, make):
-    """make() in rank 0, then in the others: what it writes once per machine (the generated images, a pooled copy of
-    a split folder, the elpv cells) is written by one process, and the others find it ready."""
-    from ..training.distributed import barrier
-    made = make() if world.main else None
-    barrier(world)
-    return made if world.main else make()
-
-
 def _data_folder(data: str, world) -> Path:
     """The class-folder tree DATA names: a folder, or 'elpv' / 'shapes' prepared once in the course's cache."""
     from ..data.folders import class_files, images_folder
@@ -148,7 +139,7 @@ def train(args: argparse.Namespace) -> dict:
     from ..data.imbalance import class_weights
     from ..models.finetunable import new_model
     from ..models.pretrained import describe_weights, training_transforms
-    from ..training.distributed import World, shard, start_world, stop_world, summed
+    from ..training.distributed import World, first_on_rank0, shard, start_world, stop_world, summed
     from ..training.finetune import train_augmentation
     from ..training.loop import Placement, evaluate
     from ..training.recipe import Recipe, epoch_line, fit_recipe, load_best
@@ -172,7 +163,7 @@ def train(args: argparse.Namespace) -> dict:
     try:
         say = print if world.main else (lambda *a, **k: None)
         out.mkdir(parents=True, exist_ok=True)
-        root, backbone = _first_on_rank0(world, lambda: _source(args, world))
+        root, backbone = first_on_rank0(world, lambda: _source(args, world))  # the cache it writes: written once
         classes, splits, side = _splits(root, args.seed, out, world)
         model, weights = new_model(len(classes), backbone=backbone, dropout=args.dropout, seed=args.seed)
         preset, note = training_transforms(weights, world.device, images_px=side or 64)

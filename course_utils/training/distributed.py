@@ -62,6 +62,14 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
+def first_on_rank0(world: World, make):
+    """make() in rank 0, then, after a barrier, in the others: what it writes once per machine (generated images, a
+    pooled copy of a folder, the elpv cells) is written by one process, and the others find it ready."""
+    made = make() if world.main else None
+    barrier(world)
+    return made if world.main else make()
+
+
 def summed(values: list[float], world: World) -> list[float]:
     """``values`` summed over every process (counts, sums of losses): each process gets the totals."""
     if not world.distributed:
